@@ -1,0 +1,1 @@
+"""guildbank: a Discord economy platform on a double-entry ledger."""

@@ -1,0 +1,113 @@
+"""FastAPI dependencies and the one way route handlers run a unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from guildbank.api.errors import ApiError
+from guildbank.api.state import ApiState
+from guildbank.domain.ids import SNOWFLAKE_PATTERN
+from guildbank.services import idempotency
+from guildbank.services.apikeys import Principal, authenticate
+from guildbank.services.uow import UnitOfWork, unit_of_work
+
+__all__ = ["Caller", "GuildId", "UserId", "api_state", "read", "require", "write"]
+
+MAX_IDEMPOTENCY_KEY = 255
+
+GuildId = Annotated[str, Path(description="The guild's Discord id")]
+UserId = Annotated[
+    str, Path(pattern=SNOWFLAKE_PATTERN, max_length=20, description="A Discord user id")
+]
+
+
+def api_state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.api
+    return state
+
+
+async def _principal(request: Request, state: ApiState) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthorized", "Missing bearer API key",
+                       {"WWW-Authenticate": "Bearer"})
+    principal = state.principals.get(token)
+    if principal is None:
+        async with unit_of_work(state.services, read_only=True) as uow:
+            principal = await authenticate(uow, token.strip())
+        if principal is None:
+            raise ApiError(401, "unauthorized", "Invalid or revoked API key",
+                           {"WWW-Authenticate": "Bearer"})
+        state.principals.put(token, principal)
+    return principal
+
+
+def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency admitting only API keys carrying ``scope``."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = await _principal(request, api_state(request))
+        if scope not in principal.scopes:
+            raise ApiError(403, "forbidden", f"This API key lacks the {scope!r} scope")
+        return principal
+
+    return dependency
+
+
+Caller = Annotated[Principal, Depends(require("read"))]
+
+
+def _json(result: Any) -> Any:
+    return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+
+
+async def read(request: Request, action: Callable[[UnitOfWork], Awaitable[Any]]) -> JSONResponse:
+    """Run a read-only use case and render its result."""
+    async with unit_of_work(api_state(request).services, read_only=True) as uow:
+        result = await action(uow)
+        await uow.commit()
+    return JSONResponse(_json(result))
+
+
+async def write(
+    request: Request,
+    guild_id: str,
+    action: Callable[[UnitOfWork], Awaitable[Any]],
+    *,
+    status_code: int = 200,
+) -> JSONResponse:
+    """Run a write use case in one unit of work, honouring ``Idempotency-Key``.
+
+    A replayed key returns the stored first response and moves nothing; the record is
+    committed together with the write, so a failed write leaves the key unused.
+    """
+    state = api_state(request)
+    key = request.headers.get("idempotency-key")
+    async with unit_of_work(state.services) as uow:
+        if key is None:
+            result = _json(await action(uow))
+            await uow.commit()
+            return JSONResponse(result, status_code=status_code)
+        if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+            raise ApiError(422, "invalid_idempotency_key",
+                           f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+        print_ = idempotency.fingerprint(request.method, request.url.path, await request.body())
+        stored = await idempotency.recall(uow, scope=guild_id, key=key, fingerprint=print_)
+        if stored is None:
+            result = _json(await action(uow))
+            stored = await idempotency.remember(
+                uow, scope=guild_id, key=key, fingerprint=print_, status_code=status_code,
+                body=result,
+            )
+            if stored is None:
+                await uow.commit()
+                return JSONResponse(result, status_code=status_code)
+            await uow.rollback()
+        return JSONResponse(stored.body, status_code=stored.status_code,
+                            headers={"Idempotent-Replayed": "true"})

@@ -1,0 +1,231 @@
+"""The bytes economy under ``/api/guilds/{guild_id}/bytes``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from guildbank.api.deps import Caller, GuildId, UserId, api_state, read, require, write
+from guildbank.api.schemas import (
+    AdjustIn,
+    AdjustOut,
+    BalanceOut,
+    ConfigOut,
+    ConfigUpdate,
+    DailyIn,
+    DailyOut,
+    IntegrityOut,
+    LeaderboardEntryOut,
+    RankOut,
+    ReversalOut,
+    ReverseIn,
+    TransactionOut,
+    TransferIn,
+    TransferOut,
+)
+from guildbank.domain.ids import SNOWFLAKE_PATTERN
+from guildbank.services import economy, integrity, reports
+from guildbank.services.guilds import get_config, update_config
+from guildbank.services.uow import UnitOfWork
+
+router = APIRouter(prefix="/guilds/{guild_id}/bytes", tags=["bytes"])
+Writer = Depends(require("write"))
+Admin = Depends(require("admin"))
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@router.get("/balance/{user_id}", response_model=BalanceOut)
+async def get_balance(request: Request, guild_id: GuildId, user_id: UserId,
+                      _: Caller) -> JSONResponse:
+    """A member's balance; an unknown member reads as the starting balance."""
+
+    async def action(uow: UnitOfWork) -> BalanceOut:
+        view = await reports.get_balance(uow, guild_id=guild_id, user_id=user_id)
+        return BalanceOut.model_validate(view)
+
+    return await read(request, action)
+
+
+@router.post("/daily/{user_id}", response_model=DailyOut, dependencies=[Writer],
+             responses={409: {"description": "Already claimed today"}})
+async def claim_daily(request: Request, guild_id: GuildId, user_id: UserId,
+                      body: DailyIn | None = None) -> JSONResponse:
+    """Claim the daily reward (streak multiplier applied); 409 on a second claim."""
+    state = api_state(request)
+
+    async def action(uow: UnitOfWork) -> DailyOut:
+        config = await get_config(uow, guild_id)
+        await state.limit_balance_changes(guild_id, user_id, config.rate_limit_per_minute)
+        return DailyOut.model_validate(
+            await economy.claim_daily(uow, guild_id=guild_id, user_id=user_id)
+        )
+
+    return await write(request, guild_id, action)
+
+
+@router.post("/transactions", response_model=TransferOut, dependencies=[Writer],
+             responses={400: {"description": "A transfer rule was broken"}})
+async def create_transfer(request: Request, guild_id: GuildId, body: TransferIn) -> JSONResponse:
+    """Send bytes from one member to another, atomically."""
+    state = api_state(request)
+
+    async def action(uow: UnitOfWork) -> TransferOut:
+        config = await get_config(uow, guild_id)
+        await state.limit_balance_changes(guild_id, body.giver_id, config.rate_limit_per_minute)
+        result = await economy.transfer(
+            uow, guild_id=guild_id, giver_id=body.giver_id, receiver_id=body.receiver_id,
+            amount=body.amount, reason=body.reason,
+        )
+        return TransferOut.model_validate(result)
+
+    return await write(request, guild_id, action)
+
+
+@router.get("/transactions", response_model=list[TransactionOut])
+async def list_transactions(
+    request: Request,
+    guild_id: GuildId,
+    _: Caller,
+    user_id: Annotated[str | None, Query(pattern=SNOWFLAKE_PATTERN)] = None,
+    type: Annotated[str | None, Query(max_length=32)] = None,  # noqa: A002
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    sort: reports.TransactionSort = "newest",
+) -> JSONResponse:
+    """The transaction log, filtered by member, type and date range, paged and sorted."""
+
+    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
+        views = await reports.list_transactions(
+            uow, guild_id=guild_id, user_id=user_id, type=type, start=_utc(start),
+            end=_utc(end), limit=limit, offset=offset, sort=sort,
+        )
+        return [TransactionOut.model_validate(v).model_dump(mode="json") for v in views]
+
+    return await read(request, action)
+
+
+@router.get("/transactions/{transaction_id}", response_model=TransactionOut)
+async def get_transaction(request: Request, guild_id: GuildId, transaction_id: int,
+                          _: Caller) -> JSONResponse:
+    async def action(uow: UnitOfWork) -> TransactionOut:
+        view = await reports.get_transaction(uow, guild_id=guild_id,
+                                             transaction_id=transaction_id)
+        return TransactionOut.model_validate(view)
+
+    return await read(request, action)
+
+
+@router.post("/transactions/{transaction_id}/reverse", response_model=ReversalOut,
+             dependencies=[Admin], status_code=201)
+async def reverse_transaction(request: Request, guild_id: GuildId, transaction_id: int,
+                              body: ReverseIn) -> JSONResponse:
+    """Undo a transaction with an opposite one (history is never edited)."""
+
+    async def action(uow: UnitOfWork) -> ReversalOut:
+        result = await economy.reverse_transaction(
+            uow, guild_id=guild_id, transaction_id=transaction_id, reason=body.reason,
+            actor_id=body.actor_id,
+        )
+        return ReversalOut.model_validate(result)
+
+    return await write(request, guild_id, action, status_code=201)
+
+
+@router.get("/history/{user_id}", response_model=list[TransactionOut])
+async def get_history(request: Request, guild_id: GuildId, user_id: UserId, _: Caller,
+                      limit: Annotated[int, Query(ge=1, le=100)] = 10,
+                      offset: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
+    """A member's own transactions, newest first."""
+
+    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
+        views = await reports.history(uow, guild_id=guild_id, user_id=user_id, limit=limit,
+                                      offset=offset)
+        return [TransactionOut.model_validate(v).model_dump(mode="json") for v in views]
+
+    return await read(request, action)
+
+
+@router.get("/leaderboard", response_model=list[LeaderboardEntryOut])
+async def get_leaderboard(request: Request, guild_id: GuildId, _: Caller,
+                          limit: Annotated[int, Query(ge=1, le=100)] = 10) -> JSONResponse:
+    """Richest active members; ties go to the earliest account."""
+
+    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
+        entries = await reports.leaderboard(uow, guild_id=guild_id, limit=limit)
+        return [LeaderboardEntryOut.model_validate(e).model_dump() for e in entries]
+
+    return await read(request, action)
+
+
+@router.get("/leaderboard/rank/{user_id}", response_model=RankOut)
+async def get_rank(request: Request, guild_id: GuildId, user_id: UserId,
+                   _: Caller) -> JSONResponse:
+    """The member's rank (null when they have no active account) and the member count."""
+
+    async def action(uow: UnitOfWork) -> RankOut:
+        entry = await reports.rank_of(uow, guild_id=guild_id, user_id=user_id)
+        members = await reports.count_members(uow, guild_id=guild_id)
+        if entry is None:
+            balance = await reports.get_balance(uow, guild_id=guild_id, user_id=user_id)
+            return RankOut(rank=None, user_id=user_id, balance=balance.balance,
+                           total_received=balance.total_received, members=members)
+        return RankOut(rank=entry.rank, user_id=user_id, balance=entry.balance,
+                       total_received=entry.total_received, members=members)
+
+    return await read(request, action)
+
+
+@router.get("/config", response_model=ConfigOut)
+async def get_economy_config(request: Request, guild_id: GuildId, _: Caller) -> JSONResponse:
+    async def action(uow: UnitOfWork) -> ConfigOut:
+        return ConfigOut.model_validate(await get_config(uow, guild_id))
+
+    return await read(request, action)
+
+
+@router.put("/config", response_model=ConfigOut, dependencies=[Admin])
+async def put_economy_config(request: Request, guild_id: GuildId,
+                             body: ConfigUpdate) -> JSONResponse:
+    """Change some settings; the others keep their values."""
+
+    async def action(uow: UnitOfWork) -> ConfigOut:
+        config = await update_config(uow, guild_id=guild_id, changes=body.changes())
+        return ConfigOut.model_validate(config)
+
+    return await write(request, guild_id, action)
+
+
+@router.post("/adjust", response_model=AdjustOut, dependencies=[Admin])
+async def adjust_balance(request: Request, guild_id: GuildId, body: AdjustIn) -> JSONResponse:
+    """Admin add / remove / set of a member's balance, with a mandatory reason."""
+
+    async def action(uow: UnitOfWork) -> AdjustOut:
+        result = await economy.adjust_balance(
+            uow, guild_id=guild_id, user_id=body.user_id, action=body.action,
+            amount=body.amount, reason=body.reason, actor_id=body.actor_id,
+        )
+        return AdjustOut.model_validate(result)
+
+    return await write(request, guild_id, action)
+
+
+@router.get("/integrity", response_model=IntegrityOut, dependencies=[Admin])
+async def get_integrity(request: Request, guild_id: GuildId) -> JSONResponse:
+    """Verify the ledger: balances match entries, transactions and the guild sum to zero."""
+
+    async def action(uow: UnitOfWork) -> IntegrityOut:
+        return IntegrityOut.model_validate(
+            await integrity.check_integrity(uow, guild_id=guild_id)
+        )
+
+    return await read(request, action)

@@ -1,0 +1,42 @@
+"""Liveness and readiness: ``/health`` answers without auth, ``/health/detailed`` checks deps."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from guildbank.api.deps import api_state
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/health/detailed")
+async def health_detailed(request: Request) -> JSONResponse:
+    state = api_state(request)
+    checks: dict[str, dict[str, object]] = {}
+    started = time.perf_counter()
+    try:
+        async with state.services.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        checks["database"] = {"ok": True, "backend": state.services.dialect,
+                              "ms": round((time.perf_counter() - started) * 1000, 2)}
+    except Exception as error:  # noqa: BLE001 - reported, not hidden: this is the health report
+        checks["database"] = {"ok": False, "error": repr(error)}
+    ping = getattr(state.services.bus, "ping", None)
+    if ping is not None:
+        try:
+            await ping()
+            checks["redis"] = {"ok": True}
+        except Exception as error:  # noqa: BLE001 - same as above
+            checks["redis"] = {"ok": False, "error": repr(error)}
+    healthy = all(bool(c["ok"]) for c in checks.values())
+    return JSONResponse({"status": "ok" if healthy else "degraded", "checks": checks},
+                        status_code=200 if healthy else 503)

@@ -1,0 +1,72 @@
+"""The web process: REST API under /api, health, metrics and the landing page.
+
+``create_app`` takes already-built services (tests, the all-in-one ``run``) or builds them
+from settings in its lifespan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+from guildbank.api.errors import install_error_handlers
+from guildbank.api.middleware import RequestContextMiddleware
+from guildbank.api.routers import bytes as bytes_router
+from guildbank.api.routers import guilds, health
+from guildbank.api.state import ApiState
+from guildbank.services.runtime import build_services
+from guildbank.services.uow import Services
+from guildbank.settings import Settings
+from guildbank.web import landing
+
+__all__ = ["create_app"]
+
+API_DESCRIPTION = """Authenticated REST API of guildbank. Send `Authorization: Bearer <key>`
+(create keys with `guildbank create-api-key`). Every write accepts an `Idempotency-Key` header.
+Errors are `{"detail": "...", "code": "..."}`."""
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    owns_services = services is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_services:
+            app.state.api = ApiState(settings, build_services(settings))
+        try:
+            yield
+        finally:
+            if owns_services:
+                await app.state.api.services.bus.close()
+                await app.state.api.services.engine.dispose()
+
+    app = FastAPI(
+        title="guildbank",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        swagger_ui_oauth2_redirect_url=None,
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.api = ApiState(settings, services)
+    install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    app.include_router(landing.router)
+    app.include_router(guilds.router, prefix="/api")
+    app.include_router(bytes_router.router, prefix="/api")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,87 @@
+"""A guild's economy settings and the pure rules that use them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from guildbank.domain.errors import InvalidInput
+from guildbank.domain.streaks import DEFAULT_STREAK_BONUSES
+
+__all__ = [
+    "roles_earned",
+    "MAX_REASON_LENGTH",
+    "EconomyConfig",
+    "guild_today",
+    "roles_crossed",
+    "seconds_until_next_day",
+    "validate_transfer",
+]
+
+MAX_REASON_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class EconomyConfig:
+    """Per-guild economy settings with SPEC §4 defaults."""
+
+    starting_balance: int = 100
+    daily_amount: int = 10
+    streak_bonuses: Mapping[int, int] = field(default_factory=lambda: dict(DEFAULT_STREAK_BONUSES))
+    max_transfer: int = 1000
+    transfer_cooldown_hours: int = 0
+    confirm_threshold: int = 100
+    rate_limit_per_minute: int = 5
+    role_rewards: Mapping[str, int] = field(default_factory=dict)
+    currency_name: str = "bytes"
+    currency_emoji: str = "💰"
+    timezone: str = "UTC"
+
+
+def guild_today(timezone: str, now: datetime) -> date:
+    """The calendar day in the guild's timezone: what "daily" means for its members."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def seconds_until_next_day(timezone: str, now: datetime) -> int:
+    """Seconds until midnight in the guild's timezone (when the next daily opens)."""
+    local = now.astimezone(ZoneInfo(timezone))
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), local.tzinfo)
+    return max(1, int((midnight.astimezone(UTC) - now.astimezone(UTC)).total_seconds()))
+
+
+def validate_transfer(
+    config: EconomyConfig, *, giver_id: str, receiver_id: str, amount: int, reason: str | None
+) -> None:
+    """Refuse a transfer that breaks a rule knowable without the database."""
+    if giver_id == receiver_id:
+        raise InvalidInput("You cannot send bytes to yourself.", code="self_transfer")
+    if amount < 1:
+        raise InvalidInput("The amount must be at least 1.", code="invalid_amount", amount=amount)
+    if amount > config.max_transfer:
+        raise InvalidInput(
+            f"You can send at most {config.max_transfer} {config.currency_name} at once; "
+            f"you tried to send {amount}.",
+            code="amount_over_limit",
+            max_transfer=config.max_transfer,
+            amount=amount,
+        )
+    if reason is not None and len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput(
+            f"The reason is limited to {MAX_REASON_LENGTH} characters.", code="reason_too_long"
+        )
+
+
+def roles_crossed(role_rewards: Mapping[str, int], before: int, after: int) -> list[str]:
+    """Role ids whose total_received threshold was crossed by going from ``before`` to ``after``."""
+    return sorted(
+        (role for role, threshold in role_rewards.items() if before < threshold <= after),
+        key=lambda role: (role_rewards[role], role),
+    )
+
+
+def roles_earned(role_rewards: Mapping[str, int], total_received: int) -> list[str]:
+    """Every role a member with ``total_received`` should hold (for reconciles and displays)."""
+    return sorted(role for role, threshold in role_rewards.items() if threshold <= total_received)

@@ -1,0 +1,99 @@
+"""Member accounts: opened on first appearance with the guild's starting balance."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from guildbank.db import ledger
+from guildbank.db.models import Account
+from guildbank.db.upsert import insert_ignore
+from guildbank.domain.economy import EconomyConfig
+from guildbank.domain.errors import InvalidInput
+from guildbank.domain.ids import is_snowflake
+from guildbank.domain.ledger import transfer_legs
+from guildbank.services.uow import UnitOfWork
+
+__all__ = ["account_id", "ensure_account", "set_member_active", "system_account_id"]
+
+
+async def account_id(uow: UnitOfWork, guild_id: str, user_id: str) -> int | None:
+    """The id of an existing account (member or system), from cache or database."""
+    key = (guild_id, user_id)
+    cached = uow.services.account_ids.get(key)
+    if cached is not None:
+        return cached
+    found = (
+        await uow.session.execute(
+            select(Account.id).where(Account.guild_id == guild_id, Account.user_id == user_id)
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        uow.after_commit(lambda: uow.services.account_ids.__setitem__(key, found))
+    return found
+
+
+async def system_account_id(uow: UnitOfWork, guild_id: str, name: str) -> int:
+    found = await account_id(uow, guild_id, name)
+    if found is None:
+        msg = f"guild {guild_id} has no {name} account; was it registered?"
+        raise LookupError(msg)
+    return found
+
+
+async def ensure_account(
+    uow: UnitOfWork, guild_id: str, user_id: str, config: EconomyConfig
+) -> int:
+    """The member's account id, opening the account (starting balance from the mint) if new.
+
+    Two concurrent first appearances of one member open one account: the loser of the
+    insert race waits for the winner's commit and then reads its row.
+    """
+    if not is_snowflake(user_id):
+        raise InvalidInput(f"{user_id!r} is not a Discord user id", code="invalid_id")
+    existing = await account_id(uow, guild_id, user_id)
+    if existing is not None:
+        return existing
+    created = await insert_ignore(
+        uow.session,
+        Account,
+        {
+            "guild_id": guild_id,
+            "user_id": user_id,
+            "is_system": False,
+            "created_at": uow.now,
+            "updated_at": uow.now,
+        },
+        ["guild_id", "user_id"],
+    )
+    new_id = await account_id(uow, guild_id, user_id)
+    assert new_id is not None
+    if created and config.starting_balance > 0:
+        mint = await system_account_id(uow, guild_id, "mint")
+        await ledger.post(
+            uow.session,
+            guild_id=guild_id,
+            type="starting_balance",
+            legs=transfer_legs(
+                source=mint, target=new_id, amount=config.starting_balance, counts=False
+            ),
+            now=uow.now,
+            reason="Starting balance",
+        )
+    if created:
+        uow.emit("account.opened", guild_id, user_id=user_id, balance=config.starting_balance)
+    return new_id
+
+
+async def set_member_active(
+    uow: UnitOfWork, *, guild_id: str, user_id: str, active: bool
+) -> bool:
+    """Mark a member as having left (hidden from leaderboards) or rejoined; True if known."""
+    result = await uow.session.execute(
+        update(Account)
+        .where(Account.guild_id == guild_id, Account.user_id == user_id, ~Account.is_system)
+        .values(is_active=active, left_at=None if active else uow.now, updated_at=uow.now)
+    )
+    changed = bool(result.rowcount)  # type: ignore[attr-defined]
+    if changed:
+        uow.emit("member.active_changed", guild_id, user_id=user_id, active=active)
+    return changed

@@ -1,0 +1,369 @@
+"""The bytes economy's writes: daily rewards, transfers, admin adjustments, reversals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from guildbank.db import ledger
+from guildbank.db.models import Account, LedgerEntry, LedgerTransaction
+from guildbank.domain.economy import (
+    MAX_REASON_LENGTH,
+    EconomyConfig,
+    guild_today,
+    roles_crossed,
+    seconds_until_next_day,
+    validate_transfer,
+)
+from guildbank.domain.errors import (
+    AlreadyClaimed,
+    AlreadyReversed,
+    CooldownActive,
+    InsufficientBalance,
+    InvalidInput,
+    TransactionNotFound,
+)
+from guildbank.domain.ledger import Leg, reversal_legs, transfer_legs
+from guildbank.domain.streaks import tier_for
+from guildbank.services.accounts import ensure_account, system_account_id
+from guildbank.services.guilds import get_config
+from guildbank.services.uow import UnitOfWork
+
+__all__ = [
+    "AdjustResult",
+    "DailyResult",
+    "ReversalResult",
+    "TransferResult",
+    "adjust_balance",
+    "claim_daily",
+    "reverse_transaction",
+    "transfer",
+]
+
+MAX_AMOUNT = 10**12
+AdjustAction = Literal["add", "remove", "set"]
+
+
+@dataclass(frozen=True, slots=True)
+class DailyResult:
+    guild_id: str
+    user_id: str
+    balance: int
+    total_received: int
+    total_sent: int
+    streak_count: int
+    last_daily: date
+    awarded: int
+    multiplier: int
+    tier: str
+    transaction_id: int | None
+    roles_earned: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    id: int
+    guild_id: str
+    type: str
+    amount: int
+    reason: str | None
+    giver_id: str
+    receiver_id: str
+    giver_balance: int
+    receiver_balance: int
+    created_at: datetime
+    roles_earned: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustResult:
+    guild_id: str
+    user_id: str
+    action: str
+    delta: int
+    balance: int
+    transaction_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReversalResult:
+    id: int
+    reverses_id: int
+    guild_id: str
+    amount: int
+    created_at: datetime
+
+
+async def _refuse_overdraft(
+    uow: UnitOfWork, account: int, needed: int, config: EconomyConfig, verb: str = "use"
+) -> InsufficientBalance:
+    """Roll back the refused posting and describe the shortfall with the committed balance."""
+    await uow.rollback()
+    balance = (
+        await uow.session.execute(select(Account.balance).where(Account.id == account))
+    ).scalar_one_or_none()
+    available = config.starting_balance if balance is None else balance
+    return InsufficientBalance(
+        available=available, needed=needed, currency=config.currency_name, verb=verb
+    )
+
+
+async def claim_daily(uow: UnitOfWork, *, guild_id: str, user_id: str) -> DailyResult:
+    """Pay the daily reward once per guild-local day; the streak grows on consecutive days."""
+    config = await get_config(uow, guild_id)
+    account = await ensure_account(uow, guild_id, user_id, config)
+    today = guild_today(config.timezone, uow.now)
+    claimed = (
+        await uow.session.execute(
+            update(Account)
+            .where(
+                Account.id == account,
+                or_(Account.last_daily.is_(None), Account.last_daily < today),
+            )
+            .values(
+                streak_count=case(
+                    (Account.last_daily == today - timedelta(days=1), Account.streak_count + 1),
+                    else_=1,
+                ),
+                last_daily=today,
+                updated_at=uow.now,
+            )
+            .returning(Account.streak_count, Account.balance, Account.total_received,
+                       Account.total_sent)
+        )
+    ).one_or_none()
+    if claimed is None:
+        raise AlreadyClaimed(
+            retry_after_seconds=seconds_until_next_day(config.timezone, uow.now)
+        )
+    streak, balance, received, sent = claimed
+    tier = tier_for(streak, config.streak_bonuses)
+    award = config.daily_amount * tier.multiplier
+    transaction_id = None
+    roles: list[str] = []
+    if award > 0:
+        mint = await system_account_id(uow, guild_id, "mint")
+        posted = await ledger.post(
+            uow.session,
+            guild_id=guild_id,
+            type="daily",
+            legs=transfer_legs(source=mint, target=account, amount=award),
+            now=uow.now,
+            reason=f"Daily reward (streak {streak}, {tier.name} x{tier.multiplier})",
+            actor_id=user_id,
+        )
+        entry = posted.entry(account)
+        balance, transaction_id = entry.balance_after, posted.id
+        roles = roles_crossed(config.role_rewards, received, entry.total_received)
+        received = entry.total_received
+    uow.emit("daily.claimed", guild_id, user_id=user_id, amount=award, streak=streak,
+             balance=balance, roles_earned=roles)
+    return DailyResult(guild_id, user_id, balance, received, sent, streak, today, award,
+                       tier.multiplier, tier.name, transaction_id, roles)
+
+
+async def _claim_transfer_slot(
+    uow: UnitOfWork, account: int, config: EconomyConfig
+) -> None:
+    """Enforce the per-sender cooldown with one conditional update (no check-then-act race)."""
+    cooldown = timedelta(hours=config.transfer_cooldown_hours)
+    claimed = (
+        await uow.session.execute(
+            update(Account)
+            .where(
+                Account.id == account,
+                or_(Account.last_transfer_at.is_(None),
+                    Account.last_transfer_at <= uow.now - cooldown),
+            )
+            .values(last_transfer_at=uow.now)
+            .returning(Account.id)
+        )
+    ).one_or_none()
+    if claimed is None:
+        last = (
+            await uow.session.execute(
+                select(Account.last_transfer_at).where(Account.id == account)
+            )
+        ).scalar_one()
+        assert last is not None
+        if last.tzinfo is None:
+            last = last.replace(tzinfo=uow.now.tzinfo)
+        remaining = int((last + cooldown - uow.now).total_seconds())
+        raise CooldownActive(retry_after_seconds=max(1, remaining))
+
+
+async def transfer(
+    uow: UnitOfWork,
+    *,
+    guild_id: str,
+    giver_id: str,
+    receiver_id: str,
+    amount: int,
+    reason: str | None = None,
+) -> TransferResult:
+    """Move bytes between two members atomically; never overdraws, never double-spends."""
+    config = await get_config(uow, guild_id)
+    validate_transfer(config, giver_id=giver_id, receiver_id=receiver_id, amount=amount,
+                      reason=reason)
+    giver = await ensure_account(uow, guild_id, giver_id, config)
+    receiver = await ensure_account(uow, guild_id, receiver_id, config)
+    if config.transfer_cooldown_hours > 0:
+        await _claim_transfer_slot(uow, giver, config)
+    try:
+        posted = await ledger.post(
+            uow.session,
+            guild_id=guild_id,
+            type="transfer",
+            legs=transfer_legs(source=giver, target=receiver, amount=amount),
+            now=uow.now,
+            reason=reason,
+            actor_id=giver_id,
+        )
+    except IntegrityError as error:
+        if not ledger.is_overdraft(error):
+            raise
+        raise await _refuse_overdraft(uow, giver, amount, config, "send") from None
+    receiver_entry = posted.entry(receiver)
+    roles = roles_crossed(
+        config.role_rewards, receiver_entry.total_received - amount, receiver_entry.total_received
+    )
+    result = TransferResult(
+        id=posted.id,
+        guild_id=guild_id,
+        type="transfer",
+        amount=amount,
+        reason=reason,
+        giver_id=giver_id,
+        receiver_id=receiver_id,
+        giver_balance=posted.entry(giver).balance_after,
+        receiver_balance=receiver_entry.balance_after,
+        created_at=posted.created_at,
+        roles_earned=roles,
+    )
+    uow.emit("transfer", guild_id, transaction_id=posted.id, giver_id=giver_id,
+             receiver_id=receiver_id, amount=amount, reason=reason,
+             giver_balance=result.giver_balance, receiver_balance=result.receiver_balance,
+             roles_earned=roles)
+    return result
+
+
+def _check_reason(reason: str) -> str:
+    cleaned = reason.strip()
+    if not cleaned:
+        raise InvalidInput("A reason is required for this action.", code="reason_required")
+    if len(cleaned) > MAX_REASON_LENGTH:
+        raise InvalidInput(
+            f"The reason is limited to {MAX_REASON_LENGTH} characters.", code="reason_too_long"
+        )
+    return cleaned
+
+
+async def adjust_balance(
+    uow: UnitOfWork,
+    *,
+    guild_id: str,
+    user_id: str,
+    action: AdjustAction,
+    amount: int,
+    reason: str,
+    actor_id: str | None,
+) -> AdjustResult:
+    """Admin add / remove / set of a member's balance, against the mint, with a reason."""
+    reason = _check_reason(reason)
+    minimum = 0 if action == "set" else 1
+    if not minimum <= amount <= MAX_AMOUNT:
+        raise InvalidInput(f"The amount must be between {minimum} and {MAX_AMOUNT}.",
+                           code="invalid_amount")
+    config = await get_config(uow, guild_id)
+    account = await ensure_account(uow, guild_id, user_id, config)
+    if action == "set":
+        current = (
+            await uow.session.execute(
+                select(Account.balance).where(Account.id == account).with_for_update()
+            )
+        ).scalar_one()
+        delta = amount - current
+    else:
+        delta = amount if action == "add" else -amount
+    if delta == 0:
+        return AdjustResult(guild_id, user_id, action, 0, amount, None)
+    mint = await system_account_id(uow, guild_id, "mint")
+    try:
+        posted = await ledger.post(
+            uow.session,
+            guild_id=guild_id,
+            type="admin_adjust",
+            legs=[Leg(mint, -delta), Leg(account, delta)],
+            now=uow.now,
+            reason=reason,
+            actor_id=actor_id,
+        )
+    except IntegrityError as error:
+        if not ledger.is_overdraft(error):
+            raise
+        raise await _refuse_overdraft(uow, account, -delta, config, "remove") from None
+    balance = posted.entry(account).balance_after
+    uow.emit("balance.adjusted", guild_id, user_id=user_id, delta=delta, balance=balance,
+             reason=reason, actor_id=actor_id, transaction_id=posted.id)
+    return AdjustResult(guild_id, user_id, action, delta, balance, posted.id)
+
+
+async def reverse_transaction(
+    uow: UnitOfWork, *, guild_id: str, transaction_id: int, reason: str, actor_id: str | None
+) -> ReversalResult:
+    """Undo a transaction with an opposite one; history is never edited."""
+    reason = _check_reason(reason)
+    config = await get_config(uow, guild_id)
+    original = (
+        await uow.session.execute(
+            select(LedgerTransaction).where(
+                LedgerTransaction.id == transaction_id, LedgerTransaction.guild_id == guild_id
+            )
+        )
+    ).scalar_one_or_none()
+    if original is None:
+        raise TransactionNotFound(transaction_id)
+    if original.type == "reversal":
+        raise InvalidInput("A reversal cannot itself be reversed.",
+                           code="cannot_reverse_reversal")
+    already = (
+        await uow.session.execute(
+            select(LedgerTransaction.id).where(LedgerTransaction.reverses_id == transaction_id)
+        )
+    ).scalar_one_or_none()
+    if already is not None:
+        raise AlreadyReversed(transaction_id)
+    entries = (
+        await uow.session.execute(
+            select(LedgerEntry.account_id, LedgerEntry.amount).where(
+                LedgerEntry.transaction_id == transaction_id
+            )
+        )
+    ).tuples().all()
+    legs = reversal_legs(original.type, entries)
+    try:
+        posted = await ledger.post(
+            uow.session,
+            guild_id=guild_id,
+            type="reversal",
+            legs=legs,
+            now=uow.now,
+            reason=reason,
+            actor_id=actor_id,
+            reverses_id=transaction_id,
+        )
+    except IntegrityError as error:
+        if "reverses_id" in str(error.orig):
+            await uow.rollback()
+            raise AlreadyReversed(transaction_id) from None
+        if not ledger.is_overdraft(error):
+            raise
+        debtor = next(leg for leg in legs if leg.amount < 0)
+        raise await _refuse_overdraft(uow, debtor.account_id, -debtor.amount, config) from None
+    uow.emit("transaction.reversed", guild_id, transaction_id=transaction_id,
+             reversal_id=posted.id, actor_id=actor_id)
+    return ReversalResult(posted.id, transaction_id, guild_id, original.amount, posted.created_at)

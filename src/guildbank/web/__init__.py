@@ -1,0 +1,1 @@
+"""The server-rendered side: landing page now, the admin dashboard under /admin."""

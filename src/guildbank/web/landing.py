@@ -1,0 +1,38 @@
+"""The plain landing page at ``/``: what is running and where to go next."""
+
+from __future__ import annotations
+
+from html import escape
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>guildbank</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;
+line-height:1.5;color:#1f2328}}code{{background:#f3f4f6;padding:.1rem .3rem;border-radius:4px}}
+</style></head><body>
+<h1>guildbank is running</h1>
+<p>A Discord economy on a double-entry ledger. This process serves:</p>
+<ul>
+<li>the REST API at <code>/api</code> &mdash; <a href="/api/docs">interactive docs</a>,
+<a href="/api/openapi.json">OpenAPI schema</a></li>
+<li>health at <a href="/health">/health</a> and <a href="/health/detailed">/health/detailed</a></li>
+<li>database: <code>{backend}</code>; event bus: <code>{bus}</code>; Discord bot: <code>{bot}</code></li>
+</ul>
+<p>Create an API key with <code>guildbank create-api-key --name me</code>.</p>
+</body></html>
+"""
+
+
+@router.get("/")
+async def landing(request: Request) -> HTMLResponse:
+    state = request.app.state.api
+    bot = "running" if getattr(request.app.state, "bot_running", False) else "not configured"
+    return HTMLResponse(PAGE.format(backend=escape(state.services.dialect),
+                                    bus=escape(type(state.services.bus).__name__),
+                                    bot=escape(bot)))
