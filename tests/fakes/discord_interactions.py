@@ -185,15 +185,12 @@ class InteractionBuilder:
         if unknown:
             msg = f"modal has no text inputs {sorted(unknown)}; it has {[c['custom_id'] for c in inputs]}"
             raise LookupError(msg)
-        rows = [
-            {
-                "type": 1,
-                "id": 2 * index + 1,
-                "components": [{"type": 4, "id": 2 * index + 2, "custom_id": c["custom_id"], "value": value}],
-            }
-            for index, c in enumerate(inputs)
-            if (value := values.get(c["custom_id"], c.get("value") or "")) is not None
-        ]
+        rows = []
+        for index, text_input in enumerate(inputs):
+            value = values.get(text_input["custom_id"], text_input.get("value") or "")
+            _check_text_input(text_input, value)
+            component = {"type": 4, "id": 2 * index + 2, "custom_id": text_input["custom_id"], "value": value}
+            rows.append({"type": 1, "id": 2 * index + 1, "components": [component]})
         interaction = self.base(5, opened_by.guild_id, opened_by.user_id, opened_by.channel_id)
         interaction.payload["data"] = {"custom_id": modal["custom_id"], "components": rows}
         if opened_by.message_id is not None:
@@ -294,6 +291,16 @@ def _check_bounds(spec: Json, value: Any) -> None:  # noqa: ANN401 - any JSON sc
         problems.append(f"not one of the choices {choices}")
     if problems:
         msg = f"option {spec['name']}={value!r} cannot be sent by Discord: {', '.join(problems)}"
+        raise ValueError(msg)
+
+
+def _check_text_input(text_input: Json, value: str) -> None:
+    """Discord's client refuses to submit a modal violating these."""
+    if text_input.get("required", True) and not value:
+        msg = f"text input {text_input['custom_id']!r} is required"
+        raise ValueError(msg)
+    if value and not text_input.get("min_length", 0) <= len(value) <= text_input.get("max_length", 4000):
+        msg = f"text input {text_input['custom_id']!r}: {value!r} violates its length limits"
         raise ValueError(msg)
 
 

@@ -1,0 +1,173 @@
+"""Shared fixtures: a fresh database per test on SQLite and PostgreSQL, services, API clients.
+
+PostgreSQL and Redis are real services on 127.0.0.1. They are required: a missing service
+fails the run (CI=true or not), because a suite that silently skips its database proves nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from guildbank.app import create_app
+from guildbank.db.migrate import upgrade
+from guildbank.db.models import Base
+from guildbank.events.bus import InProcessBus
+from guildbank.services.apikeys import create_api_key
+from guildbank.services.guilds import register_guild, update_config
+from guildbank.services.uow import Services, unit_of_work
+from guildbank.settings import Settings
+from guildbank.db.engine import create_engine
+
+PG_HOST = os.environ.get("GUILDBANK_TEST_PG_HOST", "127.0.0.1")
+PG_ADMIN_DSN = f"postgresql://postgres@{PG_HOST}:5432/postgres"
+PG_DATABASE = f"guildbank_test_{os.getpid()}"
+PG_URL = f"postgresql+asyncpg://postgres@{PG_HOST}:5432/{PG_DATABASE}"
+REDIS_URL = os.environ.get("GUILDBANK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+GUILD_ID = "111111111111111111"
+OTHER_GUILD_ID = "222222222222222222"
+START = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A settable clock so streak and cooldown tests need no sleeping."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+async def _pg_admin(*statements: str) -> None:
+    connection = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated PostgreSQL database for this test process, dropped at the end."""
+    try:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}"',
+                              f'CREATE DATABASE "{PG_DATABASE}"'))
+    except (OSError, asyncpg.PostgresError) as error:
+        pytest.fail(f"PostgreSQL at {PG_HOST}:5432 is required for the test suite: {error!r}")
+    upgrade(PG_URL)
+    yield PG_URL
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+async def _truncate_postgres(url: str) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database of the parametrized backend."""
+    if backend == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        asyncio.run(_truncate_postgres(url))
+        return url
+    template: Path = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "guildbank.db"
+    shutil.copyfile(template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def services(database_url: str, clock: FakeClock) -> AsyncIterator[Services]:
+    engine = create_engine(database_url, pool_size=40)
+    services = Services(engine=engine, bus=InProcessBus(), clock=clock)
+    try:
+        yield services
+    finally:
+        await services.bus.close()
+        await engine.dispose()
+
+
+@pytest.fixture
+async def guild(services: Services) -> str:
+    """A registered guild with the rate limit off (tests of the limit turn it back on)."""
+    async with unit_of_work(services) as uow:
+        await register_guild(uow, guild_id=GUILD_ID, name="Test guild")
+        await update_config(uow, guild_id=GUILD_ID, changes={"rate_limit_per_minute": 0})
+        await uow.commit()
+    return GUILD_ID
+
+
+def settings_for(database_url: str, **overrides: object) -> Settings:
+    return Settings(_env_file=None, database_url=database_url, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def app(services: Services, database_url: str) -> FastAPI:
+    return create_app(test_settings(database_url), services)
+
+
+async def make_api_key(services: Services, scopes: tuple[str, ...] = ("read", "write", "admin")) -> str:
+    async with unit_of_work(services) as uow:
+        _, token = await create_api_key(uow, name="tests", scopes=scopes)
+        await uow.commit()
+    return token
+
+
+@pytest.fixture
+async def api_key(services: Services) -> str:
+    return await make_api_key(services)
+
+
+@pytest.fixture
+async def api(app: FastAPI, api_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An authenticated client of the in-process API (full-scope service key)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver",
+        headers={"Authorization": f"Bearer {api_key}"},
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://testserver") as client:
+        yield client

@@ -1,0 +1,84 @@
+"""Start the real hikari GatewayBot (and lightbulb client) against the fake, and stop it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import hikari
+
+if TYPE_CHECKING:
+    import lightbulb
+
+    from tests.fakes.discord_state import FakeGuild, FakeUser
+
+
+class _Fake(Protocol):
+    token: str
+    bot_user: FakeUser
+    guilds: dict[int, FakeGuild]
+
+    @property
+    def rest_url(self) -> str: ...
+
+
+__all__ = ["make_bot", "running_bot"]
+
+
+def make_bot(
+    discord: _Fake, *, intents: hikari.Intents = hikari.Intents.ALL_UNPRIVILEGED, **kwargs: Any
+) -> hikari.GatewayBot:
+    """A GatewayBot pointed at the fake, without banner or logging setup."""
+    kwargs.setdefault("banner", None)
+    kwargs.setdefault("logs", None)
+    return hikari.GatewayBot(discord.token, intents=intents, rest_url=discord.rest_url, **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    bot: hikari.GatewayBot,
+    discord: _Fake,
+    *,
+    client: lightbulb.Client | None = None,
+    shard_ids: Sequence[int] | None = None,
+    shard_count: int | None = None,
+    timeout: float = 10.0,
+) -> AsyncIterator[hikari.GatewayBot]:
+    """Start `bot`, wait until its shards' guilds are cached, start `client` (syncs commands).
+
+    On exit the client and bot are stopped, so no session or task outlives the test.
+    """
+    count = shard_count or 1
+    ids = list(shard_ids) if shard_ids is not None else list(range(count))
+    expected = {
+        guild.id
+        for guild in discord.guilds.values()
+        if discord.bot_user.id in guild.members and (guild.id >> 22) % count in ids
+    }
+    if not bot.intents & hikari.Intents.GUILDS:
+        expected = set()
+    available: set[int] = set()
+    all_available = asyncio.Event()
+
+    async def on_available(event: hikari.GuildAvailableEvent) -> None:
+        available.add(event.guild_id)
+        if expected <= available:
+            all_available.set()
+
+    bot.subscribe(hikari.GuildAvailableEvent, on_available)
+    try:
+        await bot.start(check_for_updates=False, shard_ids=shard_ids, shard_count=shard_count)
+        async with asyncio.timeout(timeout):
+            if expected:
+                await all_available.wait()
+            if client is not None:
+                await client.start()
+        yield bot
+    finally:
+        bot.unsubscribe(hikari.GuildAvailableEvent, on_available)
+        if client is not None:
+            await client.stop()
+        if bot.is_alive:
+            await bot.close()
