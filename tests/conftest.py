@@ -140,7 +140,7 @@ def settings_for(database_url: str, **overrides: object) -> Settings:
 
 @pytest.fixture
 def app(services: Services, database_url: str) -> FastAPI:
-    return create_app(test_settings(database_url), services)
+    return create_app(settings_for(database_url), services)
 
 
 async def make_api_key(services: Services, scopes: tuple[str, ...] = ("read", "write", "admin")) -> str:

@@ -22,8 +22,9 @@ from guildbank.settings import Settings
 
 __all__ = ["app"]
 
-app = typer.Typer(help="guildbank: a Discord economy platform on a double-entry ledger.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="guildbank: a Discord economy platform on a double-entry ledger.", no_args_is_help=True
+)
 console = Console()
 T = TypeVar("T")
 
@@ -61,10 +62,17 @@ def migrate() -> None:
 def _serve(settings: Settings) -> None:
     configure_logging(settings.log_level, json=settings.log_json)
     upgrade(settings.database_url)
-    console.print(f"guildbank is serving on http://{settings.host}:{settings.port} "
-                  f"(API docs: http://{settings.host}:{settings.port}/api/docs)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower(), access_log=False)
+    console.print(
+        f"guildbank is serving on http://{settings.host}:{settings.port} "
+        f"(API docs: http://{settings.host}:{settings.port}/api/docs)"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
 
 
 @app.command()
@@ -91,8 +99,10 @@ def create_api_key(
         async with unit_of_work(services) as uow:
             principal, token = await apikeys.create_api_key(uow, name=name, scopes=scopes)
             await uow.commit()
-        console.print(f"Created key #{principal.key_id} '{name}' with scopes "
-                      f"{', '.join(sorted(principal.scopes))}. Store it now; it is not shown again:")
+        console.print(
+            f"Created key #{principal.key_id} '{name}' with scopes "
+            f"{', '.join(sorted(principal.scopes))}. Store it now; it is not shown again:"
+        )
         return token
 
     typer.echo(_with_services(work))
@@ -120,8 +130,14 @@ def list_api_keys() -> None:
             rows = await apikeys.list_api_keys(uow)
         table = Table("id", "name", "prefix", "scopes", "created", "revoked")
         for row in rows:
-            table.add_row(str(row.id), row.name, row.prefix, ",".join(row.scopes),
-                          str(row.created_at), str(row.revoked_at or ""))
+            table.add_row(
+                str(row.id),
+                row.name,
+                row.prefix,
+                ",".join(row.scopes),
+                str(row.created_at),
+                str(row.revoked_at or ""),
+            )
         console.print(table)
 
     _with_services(work)
@@ -134,11 +150,15 @@ def check_integrity(guild: Annotated[str, typer.Argument(help="Guild id")]) -> N
     async def work(services: Services) -> bool:
         async with unit_of_work(services, read_only=True) as uow:
             report = await integrity.check_integrity(uow, guild_id=guild)
-        console.print(f"{report.accounts} accounts, {report.transactions} transactions, "
-                      f"guild total {report.total}")
+        console.print(
+            f"{report.accounts} accounts, {report.transactions} transactions, "
+            f"guild total {report.total}"
+        )
         for problem in report.problems:
             console.print(f"[red]{problem['code']}[/red]: {problem['detail']}")
-        console.print("[green]ledger is consistent[/green]" if report.ok else "[red]problems found[/red]")
+        console.print(
+            "[green]ledger is consistent[/green]" if report.ok else "[red]problems found[/red]"
+        )
         return report.ok
 
     if not _with_services(work):
@@ -150,5 +170,7 @@ def demo() -> None:
     """Fill a demo guild with members and history."""
     upgrade(_settings().database_url)
     summary = _with_services(fill_demo_guild)
-    console.print(f"Demo guild {summary.guild_id}: {summary.members} members, "
-                  f"{summary.transfers} transfers ({summary.refused} refused by the rules).")
+    console.print(
+        f"Demo guild {summary.guild_id}: {summary.members} members, "
+        f"{summary.transfers} transfers ({summary.refused} refused by the rules)."
+    )

@@ -43,9 +43,14 @@ async def fill_demo_guild(services: Services, *, transfers: int = 60, seed: int 
         giver, receiver = rng.sample(DEMO_MEMBERS, 2)
         async with unit_of_work(services) as uow:
             try:
-                await economy.transfer(uow, guild_id=DEMO_GUILD_ID, giver_id=giver,
-                                       receiver_id=receiver, amount=rng.randint(1, 60),
-                                       reason=rng.choice(["thanks!", "lunch", "gg", None]))
+                await economy.transfer(
+                    uow,
+                    guild_id=DEMO_GUILD_ID,
+                    giver_id=giver,
+                    receiver_id=receiver,
+                    amount=rng.randint(1, 60),
+                    reason=rng.choice(["thanks!", "lunch", "gg", None]),
+                )
                 await uow.commit()
                 done += 1
             except GuildbankError:

@@ -55,7 +55,10 @@ class Settings(BaseSettings):
             return self
         secret = self.secret_key.get_secret_value()
         if secret == PLACEHOLDER_SECRET or len(secret) < 32:
-            msg = "GUILDBANK_SECRET_KEY must be a random value of at least 32 characters in production"
+            msg = (
+                "GUILDBANK_SECRET_KEY must be a random value of at least 32 characters "
+                "in production"
+            )
             raise ValueError(msg)
         if self.admin_username and self.admin_password.get_secret_value() in (
             "",

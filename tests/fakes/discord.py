@@ -60,7 +60,11 @@ class FakeDiscord(DiscordState):
     """Fake Discord server; use as `async with FakeDiscord() as discord:`."""
 
     def __init__(
-        self, *, application_id: int | None = None, bot_name: str = "guildbank", recommended_shards: int = 1
+        self,
+        *,
+        application_id: int | None = None,
+        bot_name: str = "guildbank",
+        recommended_shards: int = 1,
     ) -> None:
         super().__init__(application_id=application_id, bot_name=bot_name)
         self.recommended_shards = recommended_shards
@@ -80,7 +84,9 @@ class FakeDiscord(DiscordState):
         port = sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{port}"
         self.gateway.resume_url = self.ws_url
-        self._core = CoreRoutes(self, self.gateway, ws_url=self.ws_url, shards=self.recommended_shards)
+        self._core = CoreRoutes(
+            self, self.gateway, ws_url=self.ws_url, shards=self.recommended_shards
+        )
         self.rest.routes = [
             *self._core.routes(),
             *InteractionRoutes(self, self._core).routes(),
@@ -95,7 +101,10 @@ class FakeDiscord(DiscordState):
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.gateway.close()
         if self._runner is not None:
@@ -164,10 +173,18 @@ class FakeDiscord(DiscordState):
         return found[0]
 
     async def wait_for_calls(
-        self, method: str | None, path_regex: str, count: int, *, timeout: float = 5.0, since: int = 0
+        self,
+        method: str | None,
+        path_regex: str,
+        count: int,
+        *,
+        timeout: float = 5.0,
+        since: int = 0,
     ) -> list[RecordedCall]:
         """The first `count` matching calls; waits until there are that many."""
-        return await self.rest.wait_for(method, path_regex, timeout=timeout, since=since, count=count, predicate=None)
+        return await self.rest.wait_for(
+            method, path_regex, timeout=timeout, since=since, count=count, predicate=None
+        )
 
     def fail(
         self,
@@ -204,12 +221,22 @@ class FakeDiscord(DiscordState):
         await self.gateway.wait_until(ready, timeout)
 
     async def dispatch(
-        self, event: str, data: Json, *, guild_id: int | None = None, intent: int = 0, repeat: int = 1
+        self,
+        event: str,
+        data: Json,
+        *,
+        guild_id: int | None = None,
+        intent: int = 0,
+        repeat: int = 1,
     ) -> int:
         """Send any dispatch to the shard of `guild_id` (all shards when None)."""
-        return await self.gateway.dispatch(event, data, guild_id=guild_id, intent=intent, repeat=repeat)
+        return await self.gateway.dispatch(
+            event, data, guild_id=guild_id, intent=intent, repeat=repeat
+        )
 
-    async def drop_connection(self, shard_id: int = 0, *, code: int = 4000, replay_duplicates: int = 0) -> None:
+    async def drop_connection(
+        self, shard_id: int = 0, *, code: int = 4000, replay_duplicates: int = 0
+    ) -> None:
         """Close a shard's websocket; hikari resumes (after ~1-2 s of its own backoff)."""
         await self.gateway.drop(shard_id, code=code, replay_duplicates=replay_duplicates)
 
@@ -236,29 +263,41 @@ class FakeDiscord(DiscordState):
         """A user joins: state plus GUILD_MEMBER_ADD (needs the GUILD_MEMBERS intent)."""
         member = self.add_member(guild_id, user_id, username, **kwargs)
         payload = member.to_payload(with_guild_id=True)
-        await self.gateway.dispatch("GUILD_MEMBER_ADD", payload, guild_id=guild_id, intent=Intent.GUILD_MEMBERS)
+        await self.gateway.dispatch(
+            "GUILD_MEMBER_ADD", payload, guild_id=guild_id, intent=Intent.GUILD_MEMBERS
+        )
         return member
 
     async def member_remove(self, guild_id: int, user_id: int) -> None:
         """A member leaves: state plus GUILD_MEMBER_REMOVE (needs the GUILD_MEMBERS intent)."""
         member = self.guilds[guild_id].members.pop(user_id)
         payload = {"guild_id": str(guild_id), "user": member.user.to_payload()}
-        await self.gateway.dispatch("GUILD_MEMBER_REMOVE", payload, guild_id=guild_id, intent=Intent.GUILD_MEMBERS)
+        await self.gateway.dispatch(
+            "GUILD_MEMBER_REMOVE", payload, guild_id=guild_id, intent=Intent.GUILD_MEMBERS
+        )
 
     async def guild_join(self, guild_id: int) -> None:
-        """The bot is added to an existing guild while running: GUILD_CREATE without `unavailable`."""
+        """The bot joins an existing guild while running: GUILD_CREATE without `unavailable`."""
         guild = self.guilds[guild_id]
         if self.bot_user.id not in guild.members:
             self.add_member(guild_id, self.bot_user.id, bot=True)
         payload = guild.to_gateway_payload(unavailable=None)
-        await self.gateway.dispatch("GUILD_CREATE", payload, guild_id=guild_id, intent=Intent.GUILDS)
+        await self.gateway.dispatch(
+            "GUILD_CREATE", payload, guild_id=guild_id, intent=Intent.GUILDS
+        )
 
     # -- interactions -------------------------------------------------------------------------
 
-    async def _send_interaction(self, interaction: FakeInteraction, repeat: int = 1) -> FakeInteraction:
+    async def _send_interaction(
+        self, interaction: FakeInteraction, repeat: int = 1
+    ) -> FakeInteraction:
         shard = None if interaction.guild_id is not None else 0
         await self.gateway.dispatch(
-            "INTERACTION_CREATE", interaction.payload, guild_id=interaction.guild_id, shard_id=shard, repeat=repeat
+            "INTERACTION_CREATE",
+            interaction.payload,
+            guild_id=interaction.guild_id,
+            shard_id=shard,
+            repeat=repeat,
         )
         return interaction
 
@@ -273,11 +312,18 @@ class FakeDiscord(DiscordState):
         repeat: int = 1,
     ) -> FakeInteraction:
         """A user runs `/name` ("group sub" for subcommands) with `{option: value}` options."""
-        interaction = self.interaction_builder.command(guild_id, user_id, name, options or {}, channel_id=channel_id)
+        interaction = self.interaction_builder.command(
+            guild_id, user_id, name, options or {}, channel_id=channel_id
+        )
         return await self._send_interaction(interaction, repeat)
 
     async def autocomplete(
-        self, guild_id: int | None, user_id: int, name: str, options: Mapping[str, Any], focused: str
+        self,
+        guild_id: int | None,
+        user_id: int,
+        name: str,
+        options: Mapping[str, Any],
+        focused: str,
     ) -> FakeInteraction:
         """A user types into option `focused` (its value is the partial text)."""
         interaction = self.interaction_builder.command(
@@ -285,7 +331,9 @@ class FakeDiscord(DiscordState):
         )
         return await self._send_interaction(interaction)
 
-    async def user_context_menu(self, guild_id: int | None, user_id: int, name: str, target_id: int) -> FakeInteraction:
+    async def user_context_menu(
+        self, guild_id: int | None, user_id: int, name: str, target_id: int
+    ) -> FakeInteraction:
         """A user picks Apps > `name` on another user."""
         interaction = self.interaction_builder.context_menu(
             guild_id, user_id, name, target_id, command_type=2, channel_id=None
@@ -302,7 +350,13 @@ class FakeDiscord(DiscordState):
         return await self._send_interaction(interaction)
 
     async def button_click(
-        self, message_id: int, custom_id: str | None = None, *, user_id: int, label: str | None = None, repeat: int = 1
+        self,
+        message_id: int,
+        custom_id: str | None = None,
+        *,
+        user_id: int,
+        label: str | None = None,
+        repeat: int = 1,
     ) -> FakeInteraction:
         """A user presses a button of a stored message (found by custom_id and/or label)."""
         interaction = self.interaction_builder.component(
@@ -319,18 +373,26 @@ class FakeDiscord(DiscordState):
         )
         return await self._send_interaction(interaction)
 
-    async def modal_submit(self, opened_by: FakeInteraction, values: Mapping[str, str]) -> FakeInteraction:
+    async def modal_submit(
+        self, opened_by: FakeInteraction, values: Mapping[str, str]
+    ) -> FakeInteraction:
         """The user submits the modal the bot opened in answer to `opened_by`."""
-        return await self._send_interaction(self.interaction_builder.modal_submit(opened_by, values))
+        return await self._send_interaction(
+            self.interaction_builder.modal_submit(opened_by, values)
+        )
 
-    async def wait_for_response(self, interaction: FakeInteraction, *, timeout: float = 5.0) -> RecordedCall:
+    async def wait_for_response(
+        self, interaction: FakeInteraction, *, timeout: float = 5.0
+    ) -> RecordedCall:
         """The bot's initial callback to `interaction` (its JSON body is in `.json`)."""
-        return await self.wait_for_call("POST", rf"/interactions/{interaction.id}/[^/]+/callback", timeout=timeout)
+        return await self.wait_for_call(
+            "POST", rf"/interactions/{interaction.id}/[^/]+/callback", timeout=timeout
+        )
 
     def response_message(self, interaction: FakeInteraction) -> Json:
         """The message shown for the interaction's response (after follow-ups and edits)."""
         if interaction.original_message_id is None:
-            msg = f"interaction {interaction.id} has no response message (response: {interaction.response})"
+            msg = f"interaction {interaction.id} has no response message: {interaction.response}"
             raise LookupError(msg)
         return self.messages[interaction.original_message_id]
 

@@ -85,7 +85,9 @@ class GatewayConnection:
             return
         raw = json.dumps(payload).encode()
         if self.compress:
-            await self.ws.send_bytes(self._deflate.compress(raw) + self._deflate.flush(zlib.Z_SYNC_FLUSH))
+            await self.ws.send_bytes(
+                self._deflate.compress(raw) + self._deflate.flush(zlib.Z_SYNC_FLUSH)
+            )
         else:
             await self.ws.send_str(raw.decode())
 
@@ -110,7 +112,9 @@ class GatewayHub:
         conn = GatewayConnection(ws, compress=request.query.get("compress") == "zlib-stream")
         self.connections.append(conn)
         try:
-            await conn.send({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}, "s": None, "t": None})
+            await conn.send(
+                {"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}, "s": None, "t": None}
+            )
             async for message in ws:
                 if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     break
@@ -141,13 +145,16 @@ class GatewayHub:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
         shard_id, shard_count = data.get("shard") or [0, 1]
-        session = GatewaySession(secrets.token_hex(16), shard_id, shard_count, data["intents"], data)
+        session = GatewaySession(
+            secrets.token_hex(16), shard_id, shard_count, data["intents"], data
+        )
         self.sessions[session.session_id] = session
         session.connection = conn
         conn.session = session
         ready = {
             "v": 10,
-            "user": self.state.bot_user.to_payload() | {"mfa_enabled": False, "flags": 0, "verified": True},
+            "user": self.state.bot_user.to_payload()
+            | {"mfa_enabled": False, "flags": 0, "verified": True},
             "guilds": [{"id": str(g), "unavailable": True} for g in self.guild_ids_for(session)],
             "session_id": session.session_id,
             "resume_gateway_url": self.resume_url,
@@ -157,7 +164,9 @@ class GatewayHub:
         await self.send_to_session(session, "READY", ready)
         if session.intents & Intent.GUILDS:
             for guild_id in self.guild_ids_for(session):
-                await self.send_to_session(session, "GUILD_CREATE", self.state.guilds[guild_id].to_gateway_payload())
+                await self.send_to_session(
+                    session, "GUILD_CREATE", self.state.guilds[guild_id].to_gateway_payload()
+                )
 
     async def _resume(self, conn: GatewayConnection, data: Json) -> None:
         session = self.sessions.get(data.get("session_id", ""))
@@ -170,7 +179,11 @@ class GatewayHub:
         async with conn._lock:
             missed = [entry for entry in session.history if entry[0] > client_seq]
             already = [entry for entry in session.history if entry[0] <= client_seq]
-            replay = already[len(already) - session.replay_duplicates :] if session.replay_duplicates else []
+            replay = (
+                already[len(already) - session.replay_duplicates :]
+                if session.replay_duplicates
+                else []
+            )
             session.replay_duplicates = 0
             for seq, name, event_data in [*replay, *missed]:
                 await conn._send_unlocked({"op": 0, "s": seq, "t": name, "d": event_data})
@@ -199,7 +212,8 @@ class GatewayHub:
         return [
             guild.id
             for guild in self.state.guilds.values()
-            if bot_id in guild.members and (guild.id >> 22) % session.shard_count == session.shard_id
+            if bot_id in guild.members
+            and (guild.id >> 22) % session.shard_count == session.shard_id
         ]
 
     def live_sessions(self) -> list[GatewaySession]:
@@ -219,7 +233,7 @@ class GatewayHub:
         intent: int = 0,
         repeat: int = 1,
     ) -> int:
-        """Send an event to the shard owning `guild_id` (or `shard_id`, else all); return deliveries.
+        """Send an event to the shard of `guild_id` (or `shard_id`, else all); return deliveries.
 
         Sessions missing `intent` skip the event (recorded with `delivered=False`). Events for a
         disconnected session are kept and replayed when the client resumes.
@@ -266,14 +280,18 @@ class GatewayHub:
             or any(user["id"] == bot_id for user in message.get("mentions", ()))
         )
 
-    async def send_to_session(self, session: GatewaySession, name: str, data: Json, *, repeat: int = 1) -> None:
+    async def send_to_session(
+        self, session: GatewaySession, name: str, data: Json, *, repeat: int = 1
+    ) -> None:
         """Assign the next sequence number and send (repeat > 1 re-sends the same frame)."""
         conn = session.connection
         lock = conn._lock if conn is not None else asyncio.Lock()
         async with lock:
             session.seq += 1
             session.history.append((session.seq, name, data))
-            self.sent.append(SentEvent(session.shard_id, name, session.seq, data, delivered=conn is not None))
+            self.sent.append(
+                SentEvent(session.shard_id, name, session.seq, data, delivered=conn is not None)
+            )
             if conn is not None:
                 for _ in range(repeat):
                     await conn._send_unlocked({"op": 0, "s": session.seq, "t": name, "d": data})
@@ -290,16 +308,18 @@ class GatewayHub:
         raise LookupError(msg)
 
     async def drop(self, shard_id: int, *, code: int = 4000, replay_duplicates: int = 0) -> None:
-        """Close a shard's websocket; hikari reconnects and resumes (codes < 4000 or 4000-4003, ...).
+        """Close a shard's websocket; hikari reconnects and resumes (close codes < 4000, 4000...).
 
         `replay_duplicates` re-sends that many already-delivered events on resume.
         """
         session = self.session_for_shard(shard_id)
         session.replay_duplicates = replay_duplicates
         if session.connection is not None:
-            await session.connection.ws.close(code=code, message=b"fake discord dropped the connection")
+            await session.connection.ws.close(
+                code=code, message=b"fake discord dropped the connection"
+            )
 
-    async def send_op(self, shard_id: int, op: int, data: Any = None) -> None:  # noqa: ANN401 - any JSON
+    async def send_op(self, shard_id: int, op: int, data: Any = None) -> None:
         """Send a raw non-dispatch opcode (e.g. 7 RECONNECT, 9 INVALID_SESSION) to a shard."""
         conn = self.session_for_shard(shard_id).connection
         if conn is not None:

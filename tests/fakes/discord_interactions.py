@@ -50,11 +50,17 @@ class InteractionBuilder:
             for command in self.state.commands.get(scope, []):
                 if command["name"] == name and command["type"] == command_type:
                     return command
-        known = sorted(f"{c['name']}({scope})" for scope, cs in self.state.commands.items() for c in cs)
-        msg = f"command {name!r} type {command_type} is not registered for guild {guild_id}; known: {known}"
+        known = sorted(
+            f"{c['name']}({scope})" for scope, cs in self.state.commands.items() for c in cs
+        )
+        msg = (
+            f"command {name!r} (type {command_type}) not registered for {guild_id}; known: {known}"
+        )
         raise LookupError(msg)
 
-    def base(self, interaction_type: int, guild_id: int | None, user_id: int, channel_id: int) -> FakeInteraction:
+    def base(
+        self, interaction_type: int, guild_id: int | None, user_id: int, channel_id: int
+    ) -> FakeInteraction:
         """The fields every interaction has (member with permissions in guilds, user in DMs)."""
         state = self.state
         interaction_id, token = state.next_id(), secrets.token_urlsafe(48)
@@ -93,7 +99,9 @@ class InteractionBuilder:
                 "authorizing_integration_owners": {"0": str(user_id)},
                 "context": 1,
             }
-        interaction = FakeInteraction(interaction_id, token, interaction_type, payload, channel_id, guild_id, user_id)
+        interaction = FakeInteraction(
+            interaction_id, token, interaction_type, payload, channel_id, guild_id, user_id
+        )
         state.interactions[interaction_id] = interaction
         return interaction
 
@@ -115,7 +123,9 @@ class InteractionBuilder:
         command = self.find_command(root, guild_id, 1)
         resolved: Json = {}
         if isinstance(options, Mapping):
-            built = self._options(command, path, dict(options), guild_id, resolved, focused)
+            built = self._options(
+                command, path, dict(options), guild_id=guild_id, resolved=resolved, focused=focused
+            )
         else:
             built = list(options)
         data: Json = {"id": command["id"], "name": root, "type": 1, "options": built}
@@ -129,7 +139,14 @@ class InteractionBuilder:
         return interaction
 
     def context_menu(
-        self, guild_id: int | None, user_id: int, name: str, target_id: int, *, command_type: int, channel_id: int | None
+        self,
+        guild_id: int | None,
+        user_id: int,
+        name: str,
+        target_id: int,
+        *,
+        command_type: int,
+        channel_id: int | None,
     ) -> FakeInteraction:
         """A user (type 2) or message (type 3) context-menu command on `target_id`."""
         command = self.find_command(name, guild_id, command_type)
@@ -147,19 +164,29 @@ class InteractionBuilder:
         }
         if "guild_id" in command:
             data["guild_id"] = command["guild_id"]
-        interaction = self.base(2, guild_id, user_id, channel_id or self._channel_for(guild_id, user_id))
+        interaction = self.base(
+            2, guild_id, user_id, channel_id or self._channel_for(guild_id, user_id)
+        )
         interaction.payload["data"] = data
         return interaction
 
     def component(
-        self, message_id: int, user_id: int, *, custom_id: str | None, label: str | None, values: Sequence[str]
+        self,
+        message_id: int,
+        user_id: int,
+        *,
+        custom_id: str | None,
+        label: str | None,
+        values: Sequence[str],
     ) -> FakeInteraction:
-        """A press on a button (or a select choice) of a stored message, found by custom_id or label."""
+        """A button press (or select choice) on a stored message, found by custom_id or label."""
         message = self.state.messages[message_id]
         found = _find_component(message.get("components", []), custom_id, label)
         if found is None:
-            available = [(c.get("custom_id"), c.get("label")) for c in _walk(message.get("components", []))]
-            msg = f"no component custom_id={custom_id!r} label={label!r} on message {message_id}: {available}"
+            available = [
+                (c.get("custom_id"), c.get("label")) for c in _walk(message.get("components", []))
+            ]
+            msg = f"no component {custom_id=} {label=} on message {message_id}: {available}"
             raise LookupError(msg)
         if found.get("disabled"):
             msg = f"component {found.get('custom_id')!r} is disabled; a user cannot use it"
@@ -173,7 +200,9 @@ class InteractionBuilder:
         interaction.message_id = message_id
         return interaction
 
-    def modal_submit(self, opened_by: FakeInteraction, values: Mapping[str, str]) -> FakeInteraction:
+    def modal_submit(
+        self, opened_by: FakeInteraction, values: Mapping[str, str]
+    ) -> FakeInteraction:
         """Submit the modal the bot opened in answer to `opened_by`, with text input values."""
         response = opened_by.response or {}
         if response.get("type") != 9:
@@ -183,13 +212,19 @@ class InteractionBuilder:
         inputs = [c for c in _walk(modal["components"]) if c.get("type") == 4]
         unknown = set(values) - {c["custom_id"] for c in inputs}
         if unknown:
-            msg = f"modal has no text inputs {sorted(unknown)}; it has {[c['custom_id'] for c in inputs]}"
+            known = [c["custom_id"] for c in inputs]
+            msg = f"modal has no text inputs {sorted(unknown)}; it has {known}"
             raise LookupError(msg)
         rows = []
         for index, text_input in enumerate(inputs):
             value = values.get(text_input["custom_id"], text_input.get("value") or "")
             _check_text_input(text_input, value)
-            component = {"type": 4, "id": 2 * index + 2, "custom_id": text_input["custom_id"], "value": value}
+            component = {
+                "type": 4,
+                "id": 2 * index + 2,
+                "custom_id": text_input["custom_id"],
+                "value": value,
+            }
             rows.append({"type": 1, "id": 2 * index + 1, "components": [component]})
         interaction = self.base(5, opened_by.guild_id, opened_by.user_id, opened_by.channel_id)
         interaction.payload["data"] = {"custom_id": modal["custom_id"], "components": rows}
@@ -214,6 +249,7 @@ class InteractionBuilder:
         command: Json,
         path: list[str],
         values: dict[str, Any],
+        *,
         guild_id: int | None,
         resolved: Json,
         focused: str | None,
@@ -227,7 +263,10 @@ class InteractionBuilder:
                 raise LookupError(msg)
             chain.append(sub)
             schema = sub.get("options") or []
-        leaf = [self._option(schema, key, value, guild_id, resolved, focused) for key, value in values.items()]
+        leaf = [
+            self._option(schema, key, value, guild_id=guild_id, resolved=resolved, focused=focused)
+            for key, value in values.items()
+        ]
         missing = [o["name"] for o in schema if o.get("required") and o["name"] not in values]
         if missing and focused is None:
             msg = f"required options missing: {missing}"
@@ -237,8 +276,15 @@ class InteractionBuilder:
         return leaf
 
     def _option(
-        self, schema: list[Json], name: str, value: Any, guild_id: int | None, resolved: Json, focused: str | None
-    ) -> Json:  # noqa: ANN401 - option values are any JSON scalar
+        self,
+        schema: list[Json],
+        name: str,
+        value: Any,
+        *,
+        guild_id: int | None,
+        resolved: Json,
+        focused: str | None,
+    ) -> Json:
         spec = next((o for o in schema if o["name"] == name), None)
         if spec is None:
             msg = f"unknown option {name!r}; options are {[o['name'] for o in schema]}"
@@ -273,7 +319,7 @@ class InteractionBuilder:
             raise LookupError(msg)
 
 
-def _check_bounds(spec: Json, value: Any) -> None:  # noqa: ANN401 - any JSON scalar
+def _check_bounds(spec: Json, value: Any) -> None:
     """Discord's client enforces these; a test sending what no user can send is a test bug."""
     problems = []
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -299,7 +345,9 @@ def _check_text_input(text_input: Json, value: str) -> None:
     if text_input.get("required", True) and not value:
         msg = f"text input {text_input['custom_id']!r} is required"
         raise ValueError(msg)
-    if value and not text_input.get("min_length", 0) <= len(value) <= text_input.get("max_length", 4000):
+    if value and not text_input.get("min_length", 0) <= len(value) <= text_input.get(
+        "max_length", 4000
+    ):
         msg = f"text input {text_input['custom_id']!r}: {value!r} violates its length limits"
         raise ValueError(msg)
 
@@ -312,7 +360,9 @@ def _walk(components: list[Json]) -> list[Json]:
     return out
 
 
-def _find_component(components: list[Json], custom_id: str | None, label: str | None) -> Json | None:
+def _find_component(
+    components: list[Json], custom_id: str | None, label: str | None
+) -> Json | None:
     for component in _walk(components):
         if component.get("type") == 1 or "custom_id" not in component:
             continue

@@ -34,7 +34,9 @@ API_PREFIXES = ("/api/v10", "/api")
 class DiscordHTTPError(Exception):
     """Raised by handlers; rendered as `{"code": ..., "message": ...}` with `status`."""
 
-    def __init__(self, status: int, code: int, message: str, *, oauth_error: str | None = None) -> None:
+    def __init__(
+        self, status: int, code: int, message: str, *, oauth_error: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.oauth_error = status, code, message, oauth_error
 
@@ -147,13 +149,19 @@ class RestApi:
                 break
         parsed = await _parse(request, path)
         call = RecordedCall(
-            request.method, path, parsed.query, parsed.json, parsed.headers, parsed.form, parsed.files
+            request.method,
+            path,
+            parsed.query,
+            parsed.json,
+            parsed.headers,
+            parsed.form,
+            parsed.files,
         )
         try:
             reply = await self._dispatch(parsed)
         except DiscordHTTPError as error:
             reply = Reply(error.body(), error.status)
-        except Exception as error:  # noqa: BLE001 - a fake bug must fail the test, not hikari's retry
+        except Exception as error:
             self.internal_errors.append(error)
             reply = Reply({"code": 0, "message": f"fake discord crashed: {error!r}"}, 400)
         call.status, call.response = reply.status, reply.body
@@ -212,7 +220,7 @@ class RestApi:
         message: str = "Missing Permissions",
         times: int | None = 1,
     ) -> InjectedFailure:
-        """Make the next `times` matching calls (all when None) fail; `path_regex` is fullmatched."""
+        """Make the next `times` matching calls (all when None) fail; paths are fullmatched."""
         failure = InjectedFailure(method, path_regex, status, code, message, times)
         self.failures.append(failure)
         return failure
@@ -247,7 +255,10 @@ class RestApi:
         """Wait until `count` matching calls were recorded; raise TimeoutError listing the calls."""
         try:
             async with asyncio.timeout(timeout):
-                while len(found := self.find(method, path_regex, since=since, predicate=predicate)) < count:
+                while (
+                    len(found := self.find(method, path_regex, since=since, predicate=predicate))
+                    < count
+                ):
                     self._changed.clear()
                     await self._changed.wait()
         except TimeoutError:
@@ -275,4 +286,6 @@ async def _parse(request: web.Request, path: str) -> RestRequest:
         if "payload_json" in form:
             body = json.loads(form["payload_json"])
     base_url = f"{request.scheme}://{request.host}"
-    return RestRequest(request.method, path, dict(request.query), body, form, files, headers, base_url=base_url)
+    return RestRequest(
+        request.method, path, dict(request.query), body, form, files, headers, base_url=base_url
+    )

@@ -49,7 +49,9 @@ def apply_message_edit(message: Json, body: Json) -> Json:
 class CoreRoutes:
     """Handlers for non-interaction REST routes."""
 
-    def __init__(self, state: DiscordState, gateway: GatewayHub, *, ws_url: str, shards: int) -> None:
+    def __init__(
+        self, state: DiscordState, gateway: GatewayHub, *, ws_url: str, shards: int
+    ) -> None:
         self.state, self.gateway = state, gateway
         self.ws_url, self.shards = ws_url, shards
         self.echo_bot_messages = True
@@ -84,8 +86,16 @@ class CoreRoutes:
             route("GET", "/channels/{channel}/messages/{message}", self.get_message),
             route("PATCH", "/channels/{channel}/messages/{message}", self.edit_message),
             route("DELETE", "/channels/{channel}/messages/{message}", self.delete_message),
-            route("PUT", "/channels/{channel}/messages/{message}/reactions/{emoji:str}/@me", self.react),
-            route("DELETE", "/channels/{channel}/messages/{message}/reactions/{emoji:str}/@me", self.unreact),
+            route(
+                "PUT",
+                "/channels/{channel}/messages/{message}/reactions/{emoji:str}/@me",
+                self.react,
+            ),
+            route(
+                "DELETE",
+                "/channels/{channel}/messages/{message}/reactions/{emoji:str}/@me",
+                self.unreact,
+            ),
         ]
 
     # -- lookups ------------------------------------------------------------------------------
@@ -108,7 +118,10 @@ class CoreRoutes:
         channel = self.state.channels.get(request.id("channel"))
         if channel is None:
             raise DiscordHTTPError(404, 10003, "Unknown Channel")
-        if channel.guild_id is not None and self.state.bot_user.id not in self.state.guilds[channel.guild_id].members:
+        if (
+            channel.guild_id is not None
+            and self.state.bot_user.id not in self.state.guilds[channel.guild_id].members
+        ):
             raise DiscordHTTPError(403, 50001, "Missing Access")
         return channel
 
@@ -131,8 +144,15 @@ class CoreRoutes:
     async def get_me(self, request: RestRequest) -> Reply:
         _require_scope(request, "identify")
         user = request.bearer_user or self.state.bot_user
-        payload = user.to_payload() | {"mfa_enabled": False, "flags": 0, "locale": "en-US", "verified": True}
-        if user.email is not None and (request.bearer_user is None or "email" in request.bearer_scopes):
+        payload = user.to_payload() | {
+            "mfa_enabled": False,
+            "flags": 0,
+            "locale": "en-US",
+            "verified": True,
+        }
+        if user.email is not None and (
+            request.bearer_user is None or "email" in request.bearer_scopes
+        ):
             payload["email"] = user.email
         return Reply(payload)
 
@@ -140,7 +160,8 @@ class CoreRoutes:
         _require_scope(request, "guilds")
         user = request.bearer_user or self.state.bot_user
         guilds = sorted(
-            (g for g in self.state.guilds.values() if user.id in g.members), key=lambda guild: guild.id
+            (g for g in self.state.guilds.values() if user.id in g.members),
+            key=lambda guild: guild.id,
         )
         return Reply([own_guild_payload(self.state, guild, user.id) for guild in guilds])
 
@@ -178,7 +199,9 @@ class CoreRoutes:
     async def list_members(self, request: RestRequest) -> Reply:
         guild = self._guild(request)
         after, limit = int(request.query.get("after", 0)), int(request.query.get("limit", 1))
-        members = sorted((m for m in guild.members.values() if m.user.id > after), key=lambda m: m.user.id)
+        members = sorted(
+            (m for m in guild.members.values() if m.user.id > after), key=lambda m: m.user.id
+        )
         return Reply([member.to_payload() for member in members[:limit]])
 
     async def search_members(self, request: RestRequest) -> Reply:
@@ -239,7 +262,9 @@ class CoreRoutes:
 
     async def create_message(self, request: RestRequest) -> Reply:
         channel = self._channel(request)
-        if channel.recipient is not None and (channel.recipient.bot or not channel.recipient.accepts_dms):
+        if channel.recipient is not None and (
+            channel.recipient.bot or not channel.recipient.accepts_dms
+        ):
             raise DiscordHTTPError(403, 50007, "Cannot send messages to this user")
         body = request.body
         message = self.state.make_message(
@@ -277,7 +302,10 @@ class CoreRoutes:
         if "guild_id" in message:
             event["guild_id"] = message["guild_id"]
             await self.gateway.dispatch(
-                "MESSAGE_DELETE", event, guild_id=int(message["guild_id"]), intent=Intent.GUILD_MESSAGES
+                "MESSAGE_DELETE",
+                event,
+                guild_id=int(message["guild_id"]),
+                intent=Intent.GUILD_MESSAGES,
             )
         return Reply(status=204)
 
@@ -312,7 +340,11 @@ class CoreRoutes:
 
     def _pinned(self, request: RestRequest) -> list[Json]:
         channel = self._channel(request)
-        return [m for m in self.state.messages.values() if m["channel_id"] == str(channel.id) and m["pinned"]]
+        return [
+            m
+            for m in self.state.messages.values()
+            if m["channel_id"] == str(channel.id) and m["pinned"]
+        ]
 
     async def pin(self, request: RestRequest) -> Reply:
         self._message(request)["pinned"] = True

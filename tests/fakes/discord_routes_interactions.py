@@ -60,7 +60,9 @@ class InteractionRoutes:
             route("PUT", f"{app}/guilds/{{guild}}/commands", self.set_commands),
             route("POST", f"{app}/guilds/{{guild}}/commands", self.create_command),
             route("DELETE", f"{app}/guilds/{{guild}}/commands/{{command}}", self.delete_command),
-            route("POST", "/interactions/{interaction}/{token:str}/callback", self.callback, "none"),
+            route(
+                "POST", "/interactions/{interaction}/{token:str}/callback", self.callback, "none"
+            ),
             route("POST", hook, self.follow_up, "none"),
             route("GET", f"{hook}/messages/@original", self.get_hook_message, "none"),
             route("PATCH", f"{hook}/messages/@original", self.edit_hook_message, "none"),
@@ -206,7 +208,12 @@ class InteractionRoutes:
         return Reply(reply)
 
     def _new_message(
-        self, interaction: FakeInteraction, data: Json, request: RestRequest, *, extra_flags: int = 0
+        self,
+        interaction: FakeInteraction,
+        data: Json,
+        request: RestRequest,
+        *,
+        extra_flags: int = 0,
     ) -> Json:
         return self.state.make_message(
             interaction.channel_id,
@@ -230,7 +237,11 @@ class InteractionRoutes:
 
     def _hook_message(self, request: RestRequest) -> tuple[FakeInteraction, Json]:
         interaction = self._hook_interaction(request)
-        message_id = request.id("message") if "message" in request.params else interaction.original_message_id
+        message_id = (
+            request.id("message")
+            if "message" in request.params
+            else interaction.original_message_id
+        )
         allowed = {interaction.original_message_id, *interaction.followup_ids}
         message = self.state.messages.get(message_id or 0)
         if message is None or message_id not in allowed:

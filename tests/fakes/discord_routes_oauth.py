@@ -44,14 +44,18 @@ class OAuthRoutes:
         if query.get("client_id") != str(self.state.application_id):
             raise _oauth_error(400, "invalid_client", "unknown client_id")
         if query.get("response_type", "code") != "code" or "redirect_uri" not in query:
-            raise _oauth_error(400, "invalid_request", "response_type=code and redirect_uri required")
+            raise _oauth_error(
+                400, "invalid_request", "response_type=code and redirect_uri required"
+            )
         back: dict[str, str] = {"state": query["state"]} if "state" in query else {}
         if self.deny_next:
             self.deny_next = False
             return _redirect(query["redirect_uri"], {"error": "access_denied", **back})
         user_id = int(query["login_as"]) if "login_as" in query else self.state.oauth_login_user
         if user_id is None or user_id not in self.state.users:
-            raise _oauth_error(400, "invalid_request", "no user to log in: call oauth_login_as(user_id)")
+            raise _oauth_error(
+                400, "invalid_request", "no user to log in: call oauth_login_as(user_id)"
+            )
         code = secrets.token_urlsafe(16)
         scopes = query.get("scope", "identify").split()
         self.state.oauth_codes[code] = OAuthGrant(user_id, scopes, query["redirect_uri"])
@@ -62,17 +66,23 @@ class OAuthRoutes:
         client_id, secret = form.get("client_id"), form.get("client_secret")
         basic = request.headers.get("Authorization", "")
         if basic.startswith("Basic "):
-            client_id, _, secret = base64.b64decode(basic.removeprefix("Basic ")).decode().partition(":")
+            client_id, _, secret = (
+                base64.b64decode(basic.removeprefix("Basic ")).decode().partition(":")
+            )
         if client_id != str(self.state.application_id) or secret != self.state.client_secret:
             raise _oauth_error(401, "invalid_client", "bad client_id or client_secret")
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
             grant = self.state.oauth_codes.pop(form.get("code", ""), None)
             if grant is None or grant.redirect_uri != form.get("redirect_uri"):
-                raise _oauth_error(400, "invalid_grant", "unknown or used code, or redirect_uri mismatch")
+                raise _oauth_error(
+                    400, "invalid_grant", "unknown or used code, or redirect_uri mismatch"
+                )
         elif grant_type == "refresh_token":
             refresh = form.get("refresh_token", "")
-            old = next((t for t, g in self.state.oauth_tokens.items() if g.refresh_token == refresh), None)
+            old = next(
+                (t for t, g in self.state.oauth_tokens.items() if g.refresh_token == refresh), None
+            )
             if old is None:
                 raise _oauth_error(400, "invalid_grant", "unknown refresh_token")
             grant = self.state.oauth_tokens.pop(old)

@@ -29,8 +29,8 @@ __all__ = [
     "FakeMember",
     "FakeRole",
     "FakeUser",
-    "OAuthGrant",
     "Json",
+    "OAuthGrant",
     "iso_now",
 ]
 
@@ -94,7 +94,7 @@ class FakeUser:
 
 @dataclass(eq=False)
 class FakeRole:
-    """A guild role; `assignable=False` makes role grants fail with 403 like a role above the bot."""
+    """A guild role; `assignable=False` makes grants fail with 403 like a role above the bot."""
 
     id: int
     guild_id: int
@@ -171,6 +171,11 @@ class FakeMember:
     roles: list[int] = field(default_factory=list)
     nick: str | None = None
     joined_at: str = field(default_factory=iso_now)
+
+    @property
+    def id(self) -> int:
+        """The member's user id."""
+        return self.user.id
 
     def to_payload(self, *, with_user: bool = True, with_guild_id: bool = False) -> Json:
         """Render as a Discord guild member object."""
@@ -324,7 +329,9 @@ class DiscordState:
             if (candidate >> 22) % shard_count == shard_id:
                 return candidate
 
-    def add_user(self, user_id: int | None = None, username: str | None = None, *, bot: bool = False) -> FakeUser:
+    def add_user(
+        self, user_id: int | None = None, username: str | None = None, *, bot: bool = False
+    ) -> FakeUser:
         """Create (or return the existing) user."""
         if user_id is not None and user_id in self.users:
             return self.users[user_id]
@@ -344,7 +351,7 @@ class DiscordState:
         everyone_permissions: int = EVERYONE_PERMISSIONS,
         channels: tuple[str, ...] = ("general",),
     ) -> FakeGuild:
-        """Create a guild with @everyone, the owner as member, text channels and (by default) the bot."""
+        """Create a guild with @everyone, its owner, text channels and (by default) the bot."""
         guild_id = guild_id or self.next_id()
         owner = self.add_user(owner_id, None if owner_id else "owner")
         guild = FakeGuild(guild_id, name, owner.id)
@@ -354,7 +361,9 @@ class DiscordState:
             self.add_channel(guild_id, channel_name)
         self.add_member(guild_id, owner.id, owner.username)
         if with_bot:
-            bot_role = self.add_role(guild_id, self.bot_user.username, bot_permissions, position=100)
+            bot_role = self.add_role(
+                guild_id, self.bot_user.username, bot_permissions, position=100
+            )
             bot_role.managed, bot_role.bot_id = True, self.bot_user.id
             self.add_member(guild_id, self.bot_user.id, roles=[bot_role.id], bot=True)
         return guild
@@ -381,12 +390,14 @@ class DiscordState:
         name: str,
         *,
         channel_id: int | None = None,
-        type: int = ChannelType.GUILD_TEXT,  # noqa: A002 - Discord's field name
+        type: int = ChannelType.GUILD_TEXT,
         parent_id: int | None = None,
     ) -> FakeChannel:
         """Add a guild channel."""
         guild = self.guilds[guild_id]
-        channel = FakeChannel(channel_id or self.next_id(), guild_id, name, type, len(guild.channels))
+        channel = FakeChannel(
+            channel_id or self.next_id(), guild_id, name, type, len(guild.channels)
+        )
         channel.parent_id = parent_id
         guild.channels[channel.id] = channel
         self.channels[channel.id] = channel
@@ -439,7 +450,9 @@ class DiscordState:
         """Position of the member's highest role (0 when only @everyone)."""
         guild = self.guilds[guild_id]
         member = guild.members.get(user_id)
-        positions = [guild.roles[r].position for r in (member.roles if member else []) if r in guild.roles]
+        positions = [
+            guild.roles[r].position for r in (member.roles if member else []) if r in guild.roles
+        ]
         return max(positions, default=0)
 
     def make_message(

@@ -35,15 +35,17 @@ async def _principal(request: Request, state: ApiState) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, "unauthorized", "Missing bearer API key",
-                       {"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401, "unauthorized", "Missing bearer API key", {"WWW-Authenticate": "Bearer"}
+        )
     principal = state.principals.get(token)
     if principal is None:
         async with unit_of_work(state.services, read_only=True) as uow:
             principal = await authenticate(uow, token.strip())
         if principal is None:
-            raise ApiError(401, "unauthorized", "Invalid or revoked API key",
-                           {"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401, "unauthorized", "Invalid or revoked API key", {"WWW-Authenticate": "Bearer"}
+            )
         state.principals.put(token, principal)
     return principal
 
@@ -95,19 +97,27 @@ async def write(
             await uow.commit()
             return JSONResponse(result, status_code=status_code)
         if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-            raise ApiError(422, "invalid_idempotency_key",
-                           f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+            raise ApiError(
+                422,
+                "invalid_idempotency_key",
+                f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
+            )
         print_ = idempotency.fingerprint(request.method, request.url.path, await request.body())
         stored = await idempotency.recall(uow, scope=guild_id, key=key, fingerprint=print_)
         if stored is None:
             result = _json(await action(uow))
             stored = await idempotency.remember(
-                uow, scope=guild_id, key=key, fingerprint=print_, status_code=status_code,
+                uow,
+                scope=guild_id,
+                key=key,
+                fingerprint=print_,
+                status_code=status_code,
                 body=result,
             )
             if stored is None:
                 await uow.commit()
                 return JSONResponse(result, status_code=status_code)
             await uow.rollback()
-        return JSONResponse(stored.body, status_code=stored.status_code,
-                            headers={"Idempotent-Replayed": "true"})
+        return JSONResponse(
+            stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+        )

@@ -24,15 +24,21 @@ STATUS_BY_KIND = {
     "rate_limited": 429,
     "unauthorized": 401,
 }
-CODE_BY_STATUS = {401: "unauthorized", 403: "forbidden", 404: "not_found",
-                  405: "method_not_allowed", 429: "rate_limited"}
+CODE_BY_STATUS = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "rate_limited",
+}
 
 
 class ApiError(Exception):
     """An HTTP-level refusal raised by the API's own plumbing (auth, scopes)."""
 
-    def __init__(self, status_code: int, code: str, detail: str,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status_code: int, code: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.code = code
@@ -40,10 +46,12 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def error_response(status_code: int, code: str, detail: str, *,
-                   headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    return JSONResponse({"detail": detail, "code": code, **extra}, status_code=status_code,
-                        headers=headers)
+def error_response(
+    status_code: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail, "code": code, **extra}, status_code=status_code, headers=headers
+    )
 
 
 def domain_error_response(error: GuildbankError) -> JSONResponse:
@@ -82,9 +90,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = CODE_BY_STATUS.get(error.status_code, "http_error")
-        return error_response(error.status_code, code, str(error.detail), headers=error.headers)
+        headers = dict(error.headers) if error.headers else None
+        return error_response(error.status_code, code, str(error.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path, error=repr(error))
+        log.error("unhandled error", path=request.url.path, error=repr(error), exc_info=error)
         return error_response(500, "internal_error", "Internal server error")

@@ -165,8 +165,9 @@ class ConfigUpdate(BaseModel):
     role_rewards: dict[Snowflake, Annotated[int, Field(ge=1, le=MAX_AMOUNT)]] | None = Field(
         default=None, max_length=100
     )
-    currency_name: Annotated[str, StringConstraints(min_length=1, max_length=32,
-                                                    strip_whitespace=True)] | None = None
+    currency_name: (
+        Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)] | None
+    ) = None
     currency_emoji: Annotated[str, StringConstraints(max_length=64)] | None = None
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 

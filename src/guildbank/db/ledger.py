@@ -76,7 +76,7 @@ async def post(
     session: AsyncSession,
     *,
     guild_id: str,
-    type: str,  # noqa: A002 - the ledger's own word for it
+    type: str,
     legs: Sequence[Leg],
     now: datetime,
     reason: str | None = None,
@@ -87,7 +87,7 @@ async def post(
     check_balanced(legs)
     ordered = sorted(legs, key=lambda leg: leg.account_id)
     magnitude = sum(leg.amount for leg in ordered if leg.amount > 0)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return await _post_postgresql(
             session, guild_id, type, magnitude, ordered, now, reason, actor_id, reverses_id
         )

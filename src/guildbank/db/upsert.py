@@ -19,7 +19,7 @@ async def insert_ignore(
     conflict_columns: Sequence[str],
 ) -> bool:
     """Insert a row unless one with the same key exists; True when this call inserted it."""
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     statement = (
         module.insert(model)

@@ -11,11 +11,11 @@ from guildbank.domain.errors import InvalidInput
 from guildbank.domain.streaks import DEFAULT_STREAK_BONUSES
 
 __all__ = [
-    "roles_earned",
     "MAX_REASON_LENGTH",
     "EconomyConfig",
     "guild_today",
     "roles_crossed",
+    "roles_earned",
     "seconds_until_next_day",
     "validate_transfer",
 ]

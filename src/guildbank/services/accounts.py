@@ -84,9 +84,7 @@ async def ensure_account(
     return new_id
 
 
-async def set_member_active(
-    uow: UnitOfWork, *, guild_id: str, user_id: str, active: bool
-) -> bool:
+async def set_member_active(uow: UnitOfWork, *, guild_id: str, user_id: str, active: bool) -> bool:
     """Mark a member as having left (hidden from leaderboards) or rejoined; True if known."""
     result = await uow.session.execute(
         update(Account)

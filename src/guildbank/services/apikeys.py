@@ -14,8 +14,14 @@ from guildbank.db.models import ApiKey
 from guildbank.domain.errors import InvalidInput, NotFound
 from guildbank.services.uow import UnitOfWork
 
-__all__ = ["ALL_SCOPES", "Principal", "authenticate", "create_api_key", "list_api_keys",
-           "revoke_api_key"]
+__all__ = [
+    "ALL_SCOPES",
+    "Principal",
+    "authenticate",
+    "create_api_key",
+    "list_api_keys",
+    "revoke_api_key",
+]
 
 ALL_SCOPES = ("read", "write", "admin")
 KEY_PREFIX = "gb"
@@ -46,8 +52,13 @@ async def create_api_key(
         raise InvalidInput(f"Scopes must be among {', '.join(ALL_SCOPES)}.", code="invalid_scope")
     prefix = secrets.token_hex(6)
     token = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    row = ApiKey(name=name, prefix=prefix, key_hash=_hash(token), scopes=sorted(set(scopes)),
-                 created_at=uow.now)
+    row = ApiKey(
+        name=name,
+        prefix=prefix,
+        key_hash=_hash(token),
+        scopes=sorted(set(scopes)),
+        created_at=uow.now,
+    )
     uow.session.add(row)
     await uow.session.flush()
     return Principal(row.id, name, frozenset(row.scopes)), token
@@ -75,13 +86,17 @@ async def list_api_keys(uow: UnitOfWork) -> list[ApiKey]:
 async def revoke_api_key(uow: UnitOfWork, *, name_or_prefix: str) -> int:
     """Revoke every live key with that name or prefix; returns how many."""
     rows = (
-        await uow.session.execute(
-            select(ApiKey).where(
-                (ApiKey.name == name_or_prefix) | (ApiKey.prefix == name_or_prefix),
-                ApiKey.revoked_at.is_(None),
+        (
+            await uow.session.execute(
+                select(ApiKey).where(
+                    (ApiKey.name == name_or_prefix) | (ApiKey.prefix == name_or_prefix),
+                    ApiKey.revoked_at.is_(None),
+                )
             )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if not rows:
         raise NotFound(f"No live API key named {name_or_prefix!r}")
     for row in rows:

@@ -132,14 +132,13 @@ async def claim_daily(uow: UnitOfWork, *, guild_id: str, user_id: str) -> DailyR
                 last_daily=today,
                 updated_at=uow.now,
             )
-            .returning(Account.streak_count, Account.balance, Account.total_received,
-                       Account.total_sent)
+            .returning(
+                Account.streak_count, Account.balance, Account.total_received, Account.total_sent
+            )
         )
     ).one_or_none()
     if claimed is None:
-        raise AlreadyClaimed(
-            retry_after_seconds=seconds_until_next_day(config.timezone, uow.now)
-        )
+        raise AlreadyClaimed(retry_after_seconds=seconds_until_next_day(config.timezone, uow.now))
     streak, balance, received, sent = claimed
     tier = tier_for(streak, config.streak_bonuses)
     award = config.daily_amount * tier.multiplier
@@ -160,15 +159,32 @@ async def claim_daily(uow: UnitOfWork, *, guild_id: str, user_id: str) -> DailyR
         balance, transaction_id = entry.balance_after, posted.id
         roles = roles_crossed(config.role_rewards, received, entry.total_received)
         received = entry.total_received
-    uow.emit("daily.claimed", guild_id, user_id=user_id, amount=award, streak=streak,
-             balance=balance, roles_earned=roles)
-    return DailyResult(guild_id, user_id, balance, received, sent, streak, today, award,
-                       tier.multiplier, tier.name, transaction_id, roles)
+    uow.emit(
+        "daily.claimed",
+        guild_id,
+        user_id=user_id,
+        amount=award,
+        streak=streak,
+        balance=balance,
+        roles_earned=roles,
+    )
+    return DailyResult(
+        guild_id,
+        user_id,
+        balance,
+        received,
+        sent,
+        streak,
+        today,
+        award,
+        tier.multiplier,
+        tier.name,
+        transaction_id,
+        roles,
+    )
 
 
-async def _claim_transfer_slot(
-    uow: UnitOfWork, account: int, config: EconomyConfig
-) -> None:
+async def _claim_transfer_slot(uow: UnitOfWork, account: int, config: EconomyConfig) -> None:
     """Enforce the per-sender cooldown with one conditional update (no check-then-act race)."""
     cooldown = timedelta(hours=config.transfer_cooldown_hours)
     claimed = (
@@ -176,8 +192,10 @@ async def _claim_transfer_slot(
             update(Account)
             .where(
                 Account.id == account,
-                or_(Account.last_transfer_at.is_(None),
-                    Account.last_transfer_at <= uow.now - cooldown),
+                or_(
+                    Account.last_transfer_at.is_(None),
+                    Account.last_transfer_at <= uow.now - cooldown,
+                ),
             )
             .values(last_transfer_at=uow.now)
             .returning(Account.id)
@@ -185,9 +203,7 @@ async def _claim_transfer_slot(
     ).one_or_none()
     if claimed is None:
         last = (
-            await uow.session.execute(
-                select(Account.last_transfer_at).where(Account.id == account)
-            )
+            await uow.session.execute(select(Account.last_transfer_at).where(Account.id == account))
         ).scalar_one()
         assert last is not None
         if last.tzinfo is None:
@@ -207,8 +223,9 @@ async def transfer(
 ) -> TransferResult:
     """Move bytes between two members atomically; never overdraws, never double-spends."""
     config = await get_config(uow, guild_id)
-    validate_transfer(config, giver_id=giver_id, receiver_id=receiver_id, amount=amount,
-                      reason=reason)
+    validate_transfer(
+        config, giver_id=giver_id, receiver_id=receiver_id, amount=amount, reason=reason
+    )
     giver = await ensure_account(uow, guild_id, giver_id, config)
     receiver = await ensure_account(uow, guild_id, receiver_id, config)
     if config.transfer_cooldown_hours > 0:
@@ -244,10 +261,18 @@ async def transfer(
         created_at=posted.created_at,
         roles_earned=roles,
     )
-    uow.emit("transfer", guild_id, transaction_id=posted.id, giver_id=giver_id,
-             receiver_id=receiver_id, amount=amount, reason=reason,
-             giver_balance=result.giver_balance, receiver_balance=result.receiver_balance,
-             roles_earned=roles)
+    uow.emit(
+        "transfer",
+        guild_id,
+        transaction_id=posted.id,
+        giver_id=giver_id,
+        receiver_id=receiver_id,
+        amount=amount,
+        reason=reason,
+        giver_balance=result.giver_balance,
+        receiver_balance=result.receiver_balance,
+        roles_earned=roles,
+    )
     return result
 
 
@@ -276,8 +301,9 @@ async def adjust_balance(
     reason = _check_reason(reason)
     minimum = 0 if action == "set" else 1
     if not minimum <= amount <= MAX_AMOUNT:
-        raise InvalidInput(f"The amount must be between {minimum} and {MAX_AMOUNT}.",
-                           code="invalid_amount")
+        raise InvalidInput(
+            f"The amount must be between {minimum} and {MAX_AMOUNT}.", code="invalid_amount"
+        )
     config = await get_config(uow, guild_id)
     account = await ensure_account(uow, guild_id, user_id, config)
     if action == "set":
@@ -307,8 +333,16 @@ async def adjust_balance(
             raise
         raise await _refuse_overdraft(uow, account, -delta, config, "remove") from None
     balance = posted.entry(account).balance_after
-    uow.emit("balance.adjusted", guild_id, user_id=user_id, delta=delta, balance=balance,
-             reason=reason, actor_id=actor_id, transaction_id=posted.id)
+    uow.emit(
+        "balance.adjusted",
+        guild_id,
+        user_id=user_id,
+        delta=delta,
+        balance=balance,
+        reason=reason,
+        actor_id=actor_id,
+        transaction_id=posted.id,
+    )
     return AdjustResult(guild_id, user_id, action, delta, balance, posted.id)
 
 
@@ -328,8 +362,7 @@ async def reverse_transaction(
     if original is None:
         raise TransactionNotFound(transaction_id)
     if original.type == "reversal":
-        raise InvalidInput("A reversal cannot itself be reversed.",
-                           code="cannot_reverse_reversal")
+        raise InvalidInput("A reversal cannot itself be reversed.", code="cannot_reverse_reversal")
     already = (
         await uow.session.execute(
             select(LedgerTransaction.id).where(LedgerTransaction.reverses_id == transaction_id)
@@ -338,12 +371,16 @@ async def reverse_transaction(
     if already is not None:
         raise AlreadyReversed(transaction_id)
     entries = (
-        await uow.session.execute(
-            select(LedgerEntry.account_id, LedgerEntry.amount).where(
-                LedgerEntry.transaction_id == transaction_id
+        (
+            await uow.session.execute(
+                select(LedgerEntry.account_id, LedgerEntry.amount).where(
+                    LedgerEntry.transaction_id == transaction_id
+                )
             )
         )
-    ).tuples().all()
+        .tuples()
+        .all()
+    )
     legs = reversal_legs(original.type, entries)
     try:
         posted = await ledger.post(
@@ -364,6 +401,11 @@ async def reverse_transaction(
             raise
         debtor = next(leg for leg in legs if leg.amount < 0)
         raise await _refuse_overdraft(uow, debtor.account_id, -debtor.amount, config) from None
-    uow.emit("transaction.reversed", guild_id, transaction_id=transaction_id,
-             reversal_id=posted.id, actor_id=actor_id)
+    uow.emit(
+        "transaction.reversed",
+        guild_id,
+        transaction_id=transaction_id,
+        reversal_id=posted.id,
+        actor_id=actor_id,
+    )
     return ReversalResult(posted.id, transaction_id, guild_id, original.amount, posted.created_at)

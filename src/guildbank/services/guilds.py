@@ -52,14 +52,15 @@ async def register_guild(uow: UnitOfWork, *, guild_id: str, name: str = "") -> b
     created = await insert_ignore(session, Guild, {"id": guild_id, "name": name[:100]}, ["id"])
     if not created:
         guild = await session.get(Guild, guild_id)
-        if guild is not None and (name and guild.name != name[:100] or not guild.is_active):
+        if guild is not None and ((name and guild.name != name[:100]) or not guild.is_active):
             guild.name = name[:100] or guild.name
             guild.is_active = True
         return False
     session.add(GuildSettings(guild_id=guild_id, **_settings_values(EconomyConfig())))
     session.add_all(
-        Account(guild_id=guild_id, user_id=name_, is_system=True, created_at=uow.now,
-                updated_at=uow.now)
+        Account(
+            guild_id=guild_id, user_id=name_, is_system=True, created_at=uow.now, updated_at=uow.now
+        )
         for name_ in SYSTEM_ACCOUNTS
     )
     await session.flush()
@@ -90,7 +91,9 @@ def _validated_changes(current: EconomyConfig, changes: Mapping[str, Any]) -> Ec
     known = {f.name for f in fields(EconomyConfig)}
     unknown = set(changes) - known
     if unknown:
-        raise InvalidInput(f"Unknown settings: {', '.join(sorted(unknown))}", code="unknown_setting")
+        raise InvalidInput(
+            f"Unknown settings: {', '.join(sorted(unknown))}", code="unknown_setting"
+        )
     values = {**asdict(current), **changes}
     try:
         ZoneInfo(values["timezone"])

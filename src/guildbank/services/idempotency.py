@@ -35,7 +35,9 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-async def recall(uow: UnitOfWork, *, scope: str, key: str, fingerprint: str) -> StoredResponse | None:
+async def recall(
+    uow: UnitOfWork, *, scope: str, key: str, fingerprint: str
+) -> StoredResponse | None:
     row = await uow.session.get(IdempotencyRecord, (scope, key))
     if row is None:
         return None
@@ -51,16 +53,22 @@ async def remember(
     inserted = await insert_ignore(
         uow.session,
         IdempotencyRecord,
-        {"scope": scope, "key": key, "fingerprint": fingerprint, "status_code": status_code,
-         "body": body, "created_at": uow.now},
+        {
+            "scope": scope,
+            "key": key,
+            "fingerprint": fingerprint,
+            "status_code": status_code,
+            "body": body,
+            "created_at": uow.now,
+        },
         ["scope", "key"],
     )
     if inserted:
         return None
     row = (
         await uow.session.execute(
-            select(IdempotencyRecord).where(IdempotencyRecord.scope == scope,
-                                            IdempotencyRecord.key == key)
+            select(IdempotencyRecord)
+            .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
             .execution_options(populate_existing=True)
         )
     ).scalar_one()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
@@ -100,15 +100,25 @@ async def get_balance(uow: UnitOfWork, *, guild_id: str, user_id: str) -> Balanc
     ).scalar_one_or_none()
     today = guild_today(config.timezone, uow.now)
     if row is None:
-        return BalanceView(guild_id, user_id, config.starting_balance, 0, 0, 0, None, True,
-                           "NONE", 1, True, False)
+        return BalanceView(
+            guild_id, user_id, config.starting_balance, 0, 0, 0, None, True, "NONE", 1, True, False
+        )
     streak_alive = row.last_daily is not None and (today - row.last_daily).days <= 1
     streak = row.streak_count if streak_alive else 0
     tier = tier_for(streak, config.streak_bonuses)
     return BalanceView(
-        guild_id, user_id, row.balance, row.total_received, row.total_sent, streak,
-        row.last_daily, row.last_daily is None or row.last_daily < today, tier.name,
-        tier.multiplier, row.is_active, True,
+        guild_id,
+        user_id,
+        row.balance,
+        row.total_received,
+        row.total_sent,
+        streak,
+        row.last_daily,
+        row.last_daily is None or row.last_daily < today,
+        tier.name,
+        tier.multiplier,
+        row.is_active,
+        True,
     )
 
 
@@ -137,8 +147,10 @@ async def rank_of(uow: UnitOfWork, *, guild_id: str, user_id: str) -> Leaderboar
     me = (
         await uow.session.execute(
             select(Account.id, Account.balance, Account.total_received).where(
-                Account.guild_id == guild_id, Account.user_id == user_id,
-                ~Account.is_system, Account.is_active,
+                Account.guild_id == guild_id,
+                Account.user_id == user_id,
+                ~Account.is_system,
+                Account.is_active,
             )
         )
     ).one_or_none()
@@ -163,13 +175,20 @@ async def count_members(uow: UnitOfWork, *, guild_id: str) -> int:
     ).scalar_one()
 
 
-async def _views(uow: UnitOfWork, transactions: Sequence[LedgerTransaction]) -> list[TransactionView]:
+async def _views(
+    uow: UnitOfWork, transactions: Sequence[LedgerTransaction]
+) -> list[TransactionView]:
     if not transactions:
         return []
     rows = (
         await uow.session.execute(
-            select(LedgerEntry.transaction_id, Account.user_id, LedgerEntry.amount,
-                   LedgerEntry.balance_before, LedgerEntry.balance_after)
+            select(
+                LedgerEntry.transaction_id,
+                Account.user_id,
+                LedgerEntry.amount,
+                LedgerEntry.balance_before,
+                LedgerEntry.balance_after,
+            )
             .join(Account, Account.id == LedgerEntry.account_id)
             .where(LedgerEntry.transaction_id.in_([t.id for t in transactions]))
             .order_by(LedgerEntry.id)
@@ -179,8 +198,17 @@ async def _views(uow: UnitOfWork, transactions: Sequence[LedgerTransaction]) -> 
     for tx_id, user, amount, before, after in rows:
         entries.setdefault(tx_id, []).append(EntryView(user, amount, before, after))
     return [
-        TransactionView(t.id, t.guild_id, t.type, t.amount, t.reason, t.actor_id, t.reverses_id,
-                        as_utc(t.created_at), entries.get(t.id, []))
+        TransactionView(
+            t.id,
+            t.guild_id,
+            t.type,
+            t.amount,
+            t.reason,
+            t.actor_id,
+            t.reverses_id,
+            as_utc(t.created_at),
+            entries.get(t.id, []),
+        )
         for t in transactions
     ]
 
@@ -190,7 +218,7 @@ async def list_transactions(
     *,
     guild_id: str,
     user_id: str | None = None,
-    type: str | None = None,  # noqa: A002 - the filter's public name
+    type: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
     limit: int = 50,
@@ -216,7 +244,7 @@ async def list_transactions(
         query = query.where(LedgerTransaction.created_at >= start)
     if end is not None:
         query = query.where(LedgerTransaction.created_at < end)
-    order = {
+    order: tuple[Any, ...] = {
         "newest": (LedgerTransaction.created_at.desc(), LedgerTransaction.id.desc()),
         "oldest": (LedgerTransaction.created_at.asc(), LedgerTransaction.id.asc()),
         "largest": (LedgerTransaction.amount.desc(), LedgerTransaction.id.desc()),
@@ -230,11 +258,14 @@ async def history(
     uow: UnitOfWork, *, guild_id: str, user_id: str, limit: int = 10, offset: int = 0
 ) -> list[TransactionView]:
     """A member's own transactions, newest first."""
-    return await list_transactions(uow, guild_id=guild_id, user_id=user_id, limit=limit,
-                                   offset=offset)
+    return await list_transactions(
+        uow, guild_id=guild_id, user_id=user_id, limit=limit, offset=offset
+    )
 
 
-async def get_transaction(uow: UnitOfWork, *, guild_id: str, transaction_id: int) -> TransactionView:
+async def get_transaction(
+    uow: UnitOfWork, *, guild_id: str, transaction_id: int
+) -> TransactionView:
     await get_config(uow, guild_id)
     row = (
         await uow.session.execute(

@@ -22,7 +22,8 @@ line-height:1.5;color:#1f2328}}code{{background:#f3f4f6;padding:.1rem .3rem;bord
 <li>the REST API at <code>/api</code> &mdash; <a href="/api/docs">interactive docs</a>,
 <a href="/api/openapi.json">OpenAPI schema</a></li>
 <li>health at <a href="/health">/health</a> and <a href="/health/detailed">/health/detailed</a></li>
-<li>database: <code>{backend}</code>; event bus: <code>{bus}</code>; Discord bot: <code>{bot}</code></li>
+<li>database: <code>{backend}</code>; event bus: <code>{bus}</code>;
+Discord bot: <code>{bot}</code></li>
 </ul>
 <p>Create an API key with <code>guildbank create-api-key --name me</code>.</p>
 </body></html>
@@ -33,6 +34,10 @@ line-height:1.5;color:#1f2328}}code{{background:#f3f4f6;padding:.1rem .3rem;bord
 async def landing(request: Request) -> HTMLResponse:
     state = request.app.state.api
     bot = "running" if getattr(request.app.state, "bot_running", False) else "not configured"
-    return HTMLResponse(PAGE.format(backend=escape(state.services.dialect),
-                                    bus=escape(type(state.services.bus).__name__),
-                                    bot=escape(bot)))
+    return HTMLResponse(
+        PAGE.format(
+            backend=escape(state.services.dialect),
+            bus=escape(type(state.services.bus).__name__),
+            bot=escape(bot),
+        )
+    )

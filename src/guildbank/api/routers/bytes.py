@@ -43,8 +43,9 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 @router.get("/balance/{user_id}", response_model=BalanceOut)
-async def get_balance(request: Request, guild_id: GuildId, user_id: UserId,
-                      _: Caller) -> JSONResponse:
+async def get_balance(
+    request: Request, guild_id: GuildId, user_id: UserId, _: Caller
+) -> JSONResponse:
     """A member's balance; an unknown member reads as the starting balance."""
 
     async def action(uow: UnitOfWork) -> BalanceOut:
@@ -54,10 +55,15 @@ async def get_balance(request: Request, guild_id: GuildId, user_id: UserId,
     return await read(request, action)
 
 
-@router.post("/daily/{user_id}", response_model=DailyOut, dependencies=[Writer],
-             responses={409: {"description": "Already claimed today"}})
-async def claim_daily(request: Request, guild_id: GuildId, user_id: UserId,
-                      body: DailyIn | None = None) -> JSONResponse:
+@router.post(
+    "/daily/{user_id}",
+    response_model=DailyOut,
+    dependencies=[Writer],
+    responses={409: {"description": "Already claimed today"}},
+)
+async def claim_daily(
+    request: Request, guild_id: GuildId, user_id: UserId, body: DailyIn | None = None
+) -> JSONResponse:
     """Claim the daily reward (streak multiplier applied); 409 on a second claim."""
     state = api_state(request)
 
@@ -71,8 +77,12 @@ async def claim_daily(request: Request, guild_id: GuildId, user_id: UserId,
     return await write(request, guild_id, action)
 
 
-@router.post("/transactions", response_model=TransferOut, dependencies=[Writer],
-             responses={400: {"description": "A transfer rule was broken"}})
+@router.post(
+    "/transactions",
+    response_model=TransferOut,
+    dependencies=[Writer],
+    responses={400: {"description": "A transfer rule was broken"}},
+)
 async def create_transfer(request: Request, guild_id: GuildId, body: TransferIn) -> JSONResponse:
     """Send bytes from one member to another, atomically."""
     state = api_state(request)
@@ -81,8 +91,12 @@ async def create_transfer(request: Request, guild_id: GuildId, body: TransferIn)
         config = await get_config(uow, guild_id)
         await state.limit_balance_changes(guild_id, body.giver_id, config.rate_limit_per_minute)
         result = await economy.transfer(
-            uow, guild_id=guild_id, giver_id=body.giver_id, receiver_id=body.receiver_id,
-            amount=body.amount, reason=body.reason,
+            uow,
+            guild_id=guild_id,
+            giver_id=body.giver_id,
+            receiver_id=body.receiver_id,
+            amount=body.amount,
+            reason=body.reason,
         )
         return TransferOut.model_validate(result)
 
@@ -95,7 +109,7 @@ async def list_transactions(
     guild_id: GuildId,
     _: Caller,
     user_id: Annotated[str | None, Query(pattern=SNOWFLAKE_PATTERN)] = None,
-    type: Annotated[str | None, Query(max_length=32)] = None,  # noqa: A002
+    type: Annotated[str | None, Query(max_length=32)] = None,
     start: datetime | None = None,
     end: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -106,8 +120,15 @@ async def list_transactions(
 
     async def action(uow: UnitOfWork) -> list[dict[str, object]]:
         views = await reports.list_transactions(
-            uow, guild_id=guild_id, user_id=user_id, type=type, start=_utc(start),
-            end=_utc(end), limit=limit, offset=offset, sort=sort,
+            uow,
+            guild_id=guild_id,
+            user_id=user_id,
+            type=type,
+            start=_utc(start),
+            end=_utc(end),
+            limit=limit,
+            offset=offset,
+            sort=sort,
         )
         return [TransactionOut.model_validate(v).model_dump(mode="json") for v in views]
 
@@ -115,25 +136,33 @@ async def list_transactions(
 
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionOut)
-async def get_transaction(request: Request, guild_id: GuildId, transaction_id: int,
-                          _: Caller) -> JSONResponse:
+async def get_transaction(
+    request: Request, guild_id: GuildId, transaction_id: int, _: Caller
+) -> JSONResponse:
     async def action(uow: UnitOfWork) -> TransactionOut:
-        view = await reports.get_transaction(uow, guild_id=guild_id,
-                                             transaction_id=transaction_id)
+        view = await reports.get_transaction(uow, guild_id=guild_id, transaction_id=transaction_id)
         return TransactionOut.model_validate(view)
 
     return await read(request, action)
 
 
-@router.post("/transactions/{transaction_id}/reverse", response_model=ReversalOut,
-             dependencies=[Admin], status_code=201)
-async def reverse_transaction(request: Request, guild_id: GuildId, transaction_id: int,
-                              body: ReverseIn) -> JSONResponse:
+@router.post(
+    "/transactions/{transaction_id}/reverse",
+    response_model=ReversalOut,
+    dependencies=[Admin],
+    status_code=201,
+)
+async def reverse_transaction(
+    request: Request, guild_id: GuildId, transaction_id: int, body: ReverseIn
+) -> JSONResponse:
     """Undo a transaction with an opposite one (history is never edited)."""
 
     async def action(uow: UnitOfWork) -> ReversalOut:
         result = await economy.reverse_transaction(
-            uow, guild_id=guild_id, transaction_id=transaction_id, reason=body.reason,
+            uow,
+            guild_id=guild_id,
+            transaction_id=transaction_id,
+            reason=body.reason,
             actor_id=body.actor_id,
         )
         return ReversalOut.model_validate(result)
@@ -142,22 +171,29 @@ async def reverse_transaction(request: Request, guild_id: GuildId, transaction_i
 
 
 @router.get("/history/{user_id}", response_model=list[TransactionOut])
-async def get_history(request: Request, guild_id: GuildId, user_id: UserId, _: Caller,
-                      limit: Annotated[int, Query(ge=1, le=100)] = 10,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
+async def get_history(
+    request: Request,
+    guild_id: GuildId,
+    user_id: UserId,
+    _: Caller,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSONResponse:
     """A member's own transactions, newest first."""
 
     async def action(uow: UnitOfWork) -> list[dict[str, object]]:
-        views = await reports.history(uow, guild_id=guild_id, user_id=user_id, limit=limit,
-                                      offset=offset)
+        views = await reports.history(
+            uow, guild_id=guild_id, user_id=user_id, limit=limit, offset=offset
+        )
         return [TransactionOut.model_validate(v).model_dump(mode="json") for v in views]
 
     return await read(request, action)
 
 
 @router.get("/leaderboard", response_model=list[LeaderboardEntryOut])
-async def get_leaderboard(request: Request, guild_id: GuildId, _: Caller,
-                          limit: Annotated[int, Query(ge=1, le=100)] = 10) -> JSONResponse:
+async def get_leaderboard(
+    request: Request, guild_id: GuildId, _: Caller, limit: Annotated[int, Query(ge=1, le=100)] = 10
+) -> JSONResponse:
     """Richest active members; ties go to the earliest account."""
 
     async def action(uow: UnitOfWork) -> list[dict[str, object]]:
@@ -168,8 +204,7 @@ async def get_leaderboard(request: Request, guild_id: GuildId, _: Caller,
 
 
 @router.get("/leaderboard/rank/{user_id}", response_model=RankOut)
-async def get_rank(request: Request, guild_id: GuildId, user_id: UserId,
-                   _: Caller) -> JSONResponse:
+async def get_rank(request: Request, guild_id: GuildId, user_id: UserId, _: Caller) -> JSONResponse:
     """The member's rank (null when they have no active account) and the member count."""
 
     async def action(uow: UnitOfWork) -> RankOut:
@@ -177,10 +212,20 @@ async def get_rank(request: Request, guild_id: GuildId, user_id: UserId,
         members = await reports.count_members(uow, guild_id=guild_id)
         if entry is None:
             balance = await reports.get_balance(uow, guild_id=guild_id, user_id=user_id)
-            return RankOut(rank=None, user_id=user_id, balance=balance.balance,
-                           total_received=balance.total_received, members=members)
-        return RankOut(rank=entry.rank, user_id=user_id, balance=entry.balance,
-                       total_received=entry.total_received, members=members)
+            return RankOut(
+                rank=None,
+                user_id=user_id,
+                balance=balance.balance,
+                total_received=balance.total_received,
+                members=members,
+            )
+        return RankOut(
+            rank=entry.rank,
+            user_id=user_id,
+            balance=entry.balance,
+            total_received=entry.total_received,
+            members=members,
+        )
 
     return await read(request, action)
 
@@ -194,8 +239,9 @@ async def get_economy_config(request: Request, guild_id: GuildId, _: Caller) -> 
 
 
 @router.put("/config", response_model=ConfigOut, dependencies=[Admin])
-async def put_economy_config(request: Request, guild_id: GuildId,
-                             body: ConfigUpdate) -> JSONResponse:
+async def put_economy_config(
+    request: Request, guild_id: GuildId, body: ConfigUpdate
+) -> JSONResponse:
     """Change some settings; the others keep their values."""
 
     async def action(uow: UnitOfWork) -> ConfigOut:
@@ -211,8 +257,13 @@ async def adjust_balance(request: Request, guild_id: GuildId, body: AdjustIn) ->
 
     async def action(uow: UnitOfWork) -> AdjustOut:
         result = await economy.adjust_balance(
-            uow, guild_id=guild_id, user_id=body.user_id, action=body.action,
-            amount=body.amount, reason=body.reason, actor_id=body.actor_id,
+            uow,
+            guild_id=guild_id,
+            user_id=body.user_id,
+            action=body.action,
+            amount=body.amount,
+            reason=body.reason,
+            actor_id=body.actor_id,
         )
         return AdjustOut.model_validate(result)
 
@@ -224,8 +275,6 @@ async def get_integrity(request: Request, guild_id: GuildId) -> JSONResponse:
     """Verify the ledger: balances match entries, transactions and the guild sum to zero."""
 
     async def action(uow: UnitOfWork) -> IntegrityOut:
-        return IntegrityOut.model_validate(
-            await integrity.check_integrity(uow, guild_id=guild_id)
-        )
+        return IntegrityOut.model_validate(await integrity.check_integrity(uow, guild_id=guild_id))
 
     return await read(request, action)

@@ -19,7 +19,9 @@ router = APIRouter(prefix="/guilds", tags=["guilds"])
     dependencies=[Depends(require("write"))],
     summary="Register a guild (idempotent; creates default settings on first call)",
 )
-async def put_guild(request: Request, guild_id: GuildId, body: GuildIn | None = None) -> JSONResponse:
+async def put_guild(
+    request: Request, guild_id: GuildId, body: GuildIn | None = None
+) -> JSONResponse:
     name = body.name if body is not None else ""
 
     async def action(uow: UnitOfWork) -> GuildOut:

@@ -1,0 +1,1 @@
+"""The Discord bot: hikari + lightbulb commands, listeners and the outbox worker."""
