@@ -11,6 +11,7 @@ from guildbank.domain.errors import InvalidInput
 from guildbank.domain.streaks import DEFAULT_STREAK_BONUSES
 
 __all__ = [
+    "MAX_AMOUNT",
     "MAX_REASON_LENGTH",
     "EconomyConfig",
     "guild_today",
@@ -21,6 +22,7 @@ __all__ = [
 ]
 
 MAX_REASON_LENGTH = 200
+MAX_AMOUNT = 10**12  # far above any sane economy, far below 64-bit overflow
 
 
 @dataclass(frozen=True, slots=True)

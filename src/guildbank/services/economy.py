@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from guildbank.db import ledger
 from guildbank.db.models import Account, LedgerEntry, LedgerTransaction
 from guildbank.domain.economy import (
+    MAX_AMOUNT,
     MAX_REASON_LENGTH,
     EconomyConfig,
     guild_today,
@@ -44,7 +45,6 @@ __all__ = [
     "transfer",
 ]
 
-MAX_AMOUNT = 10**12
 AdjustAction = Literal["add", "remove", "set"]
 
 

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from guildbank.api.deps import Caller, GuildId, UserId, api_state, read, require, write
-from guildbank.api.schemas import (
+from guildbank.domain.ids import SNOWFLAKE_PATTERN
+from guildbank.schemas import (
     AdjustIn,
     AdjustOut,
     BalanceOut,
@@ -26,7 +27,6 @@ from guildbank.api.schemas import (
     TransferIn,
     TransferOut,
 )
-from guildbank.domain.ids import SNOWFLAKE_PATTERN
 from guildbank.services import economy, integrity, reports
 from guildbank.services.guilds import get_config, update_config
 from guildbank.services.uow import UnitOfWork

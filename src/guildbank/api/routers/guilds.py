@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from guildbank.api.deps import GuildId, require, write
-from guildbank.api.schemas import GuildIn, GuildOut
+from guildbank.schemas import GuildIn, GuildOut
 from guildbank.services.guilds import register_guild
 from guildbank.services.uow import UnitOfWork
 

@@ -1,4 +1,8 @@
-"""Request and response bodies of the REST API (field names follow the seed documents)."""
+"""Request and response bodies of the REST API (field names follow the seed documents).
+
+Shared by the API (which validates and renders them) and the typed client (which parses
+them), so both sides of the wire agree by construction.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from guildbank.domain.economy import MAX_REASON_LENGTH
+from guildbank.domain.economy import MAX_AMOUNT, MAX_REASON_LENGTH
 from guildbank.domain.ids import SNOWFLAKE_PATTERN, is_snowflake
-from guildbank.services.economy import MAX_AMOUNT
 
 
 def _snowflake(value: str) -> str:
@@ -212,3 +215,14 @@ class IntegrityOut(Out):
     transactions: int
     total: int
     problems: list[dict[str, Any]]
+
+
+class MemberStatusIn(BaseModel):
+    active: bool
+
+
+class MemberStatusOut(Out):
+    guild_id: str
+    user_id: str
+    active: bool
+    known: bool
