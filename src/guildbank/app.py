@@ -19,6 +19,7 @@ from guildbank.api.middleware import RequestContextMiddleware
 from guildbank.api.routers import bytes as bytes_router
 from guildbank.api.routers import guilds, health, members
 from guildbank.api.state import ApiState
+from guildbank.services.apikeys import ALL_SCOPES, Principal
 from guildbank.services.runtime import build_services
 from guildbank.services.uow import Services
 from guildbank.settings import Settings
@@ -26,18 +27,27 @@ from guildbank.web import landing
 
 __all__ = ["create_app"]
 
+EMBEDDED_BOT = Principal(key_id=0, name="embedded-bot", scopes=frozenset(ALL_SCOPES))
 API_DESCRIPTION = """Authenticated REST API of guildbank. Send `Authorization: Bearer <key>`
 (create keys with `guildbank create-api-key`). Every write accepts an `Idempotency-Key` header.
 Errors are `{"detail": "...", "code": "..."}`."""
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, services: Services | None = None, *, internal_key: str | None = None
+) -> FastAPI:
+    """The web app; ``internal_key`` is an in-memory key for the embedded bot's client."""
     owns_services = services is None
+
+    def install_state(app: FastAPI, state: ApiState) -> None:
+        if internal_key is not None:
+            state.internal_keys[internal_key] = EMBEDDED_BOT
+        app.state.api = state
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_services:
-            app.state.api = ApiState(settings, build_services(settings))
+            install_state(app, ApiState(settings, build_services(settings)))
         try:
             yield
         finally:
@@ -56,7 +66,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     if services is not None:
-        app.state.api = ApiState(settings, services)
+        install_state(app, ApiState(settings, services))
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(RequestContextMiddleware)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-from guildbank.app import create_app
+from guildbank.bot.app import BotConfigError, check_token
 from guildbank.db.migrate import upgrade
 from guildbank.demo import fill_demo_guild
 from guildbank.logs import configure_logging
+from guildbank.runner import run_bot, serve
 from guildbank.services import apikeys, integrity
 from guildbank.services.runtime import build_services
 from guildbank.services.uow import Services, unit_of_work
@@ -59,32 +59,73 @@ def migrate() -> None:
     console.print("Database is at the latest migration.")
 
 
-def _serve(settings: Settings) -> None:
+def _fail_on_bot_config(error: BotConfigError) -> NoReturn:
+    console.print(f"[red]Bot configuration error:[/red] {error}")
+    raise typer.Exit(2) from error
+
+
+def _serve(settings: Settings, *, with_bot: bool) -> None:
     configure_logging(settings.log_level, json=settings.log_json)
+    if with_bot:
+        try:
+            check_token(settings.discord_token.get_secret_value())
+        except BotConfigError as error:
+            _fail_on_bot_config(error)
     upgrade(settings.database_url)
+    bot = "with the Discord bot" if with_bot else "without a bot (no GUILDBANK_DISCORD_TOKEN)"
     console.print(
-        f"guildbank is serving on http://{settings.host}:{settings.port} "
+        f"guildbank is serving on http://{settings.host}:{settings.port} {bot} "
         f"(API docs: http://{settings.host}:{settings.port}/api/docs)"
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-    )
+    try:
+        asyncio.run(serve(settings, with_bot=with_bot))
+    except BotConfigError as error:
+        _fail_on_bot_config(error)
 
 
 @app.command()
 def run() -> None:
     """All in one: migrate, then serve the API and dashboard (and the bot when configured)."""
-    _serve(_settings())
+    settings = _settings()
+    _serve(settings, with_bot=bool(settings.discord_token.get_secret_value()))
 
 
 @app.command()
 def web() -> None:
     """Serve the web process only (API + dashboard)."""
-    _serve(_settings())
+    _serve(_settings(), with_bot=False)
+
+
+def _shards(value: str | None) -> list[int] | None:
+    if not value:
+        return None
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError as error:
+        raise typer.BadParameter("use comma-separated shard numbers, e.g. 0,1") from error
+
+
+@app.command()
+def bot(
+    shard_ids: Annotated[
+        str | None, typer.Option(help="Shards this process runs, e.g. 0,1")
+    ] = None,
+    shard_count: Annotated[int | None, typer.Option(help="Total shards across processes")] = None,
+) -> None:
+    """Run the Discord bot (only the process with shard 0 syncs commands)."""
+    settings = _settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    ids = _shards(shard_ids)
+    if (ids is None) != (shard_count is None):
+        console.print("[red]--shard-ids and --shard-count go together[/red]")
+        raise typer.Exit(2)
+    try:
+        check_token(settings.discord_token.get_secret_value())
+        if not settings.api_url:
+            upgrade(settings.database_url)
+        asyncio.run(run_bot(settings, shard_ids=ids, shard_count=shard_count))
+    except BotConfigError as error:
+        _fail_on_bot_config(error)
 
 
 @app.command("create-api-key")

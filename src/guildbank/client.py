@@ -26,6 +26,7 @@ from guildbank.schemas import (
     MemberStatusOut,
     RankOut,
     ReversalOut,
+    RoleRewardHolderOut,
     TransactionOut,
     TransferOut,
 )
@@ -281,3 +282,8 @@ class GuildbankClient:
 
     async def integrity(self, guild_id: str) -> IntegrityOut:
         return await self._model(IntegrityOut, "GET", f"/api/guilds/{guild_id}/bytes/integrity")
+
+    async def role_reward_holders(self, guild_id: str) -> list[RoleRewardHolderOut]:
+        return await self._list(
+            RoleRewardHolderOut, "GET", f"/api/guilds/{guild_id}/bytes/role-rewards/holders"
+        )

@@ -226,3 +226,9 @@ class MemberStatusOut(Out):
     user_id: str
     active: bool
     known: bool
+
+
+class RoleRewardHolderOut(Out):
+    user_id: str
+    total_received: int
+    role_ids: list[str]

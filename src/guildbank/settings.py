@@ -36,6 +36,7 @@ class Settings(BaseSettings):
 
     discord_token: SecretStr = SecretStr("")
     discord_api_url: str = DISCORD_API_V10
+    discord_command_guilds: list[int] = []
     discord_client_id: str = ""
     discord_client_secret: SecretStr = SecretStr("")
     discord_redirect_uri: str = ""

@@ -38,7 +38,7 @@ async def _principal(request: Request, state: ApiState) -> Principal:
         raise ApiError(
             401, "unauthorized", "Missing bearer API key", {"WWW-Authenticate": "Bearer"}
         )
-    principal = state.principals.get(token)
+    principal = state.internal_keys.get(token) or state.principals.get(token)
     if principal is None:
         async with unit_of_work(state.services, read_only=True) as uow:
             principal = await authenticate(uow, token.strip())

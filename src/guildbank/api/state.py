@@ -21,6 +21,8 @@ class ApiState:
     settings: Settings
     services: Services
     principals: TtlCache[str, Principal] = field(init=False)
+    # Keys that live only in this process's memory, e.g. the embedded bot's in-process key.
+    internal_keys: dict[str, Principal] = field(default_factory=dict)
     limiter: MovingWindowRateLimiter = field(init=False)
 
     def __post_init__(self) -> None:

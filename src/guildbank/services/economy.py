@@ -371,16 +371,12 @@ async def reverse_transaction(
     if already is not None:
         raise AlreadyReversed(transaction_id)
     entries = (
-        (
-            await uow.session.execute(
-                select(LedgerEntry.account_id, LedgerEntry.amount).where(
-                    LedgerEntry.transaction_id == transaction_id
-                )
+        await uow.session.execute(
+            select(LedgerEntry.account_id, LedgerEntry.amount).where(
+                LedgerEntry.transaction_id == transaction_id
             )
         )
-        .tuples()
-        .all()
-    )
+    ).all()
     legs = reversal_legs(original.type, entries)
     try:
         posted = await ledger.post(

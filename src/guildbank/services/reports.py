@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from guildbank.db.models import Account, LedgerEntry, LedgerTransaction
-from guildbank.domain.economy import guild_today
+from guildbank.domain.economy import guild_today, roles_earned
 from guildbank.domain.errors import InvalidInput, TransactionNotFound
 from guildbank.domain.ids import is_snowflake
 from guildbank.domain.streaks import tier_for
@@ -29,6 +29,7 @@ __all__ = [
     "leaderboard",
     "list_transactions",
     "rank_of",
+    "role_reward_holders",
 ]
 
 TransactionSort = Literal["newest", "oldest", "largest", "smallest"]
@@ -277,3 +278,29 @@ async def get_transaction(
     if row is None:
         raise TransactionNotFound(transaction_id)
     return (await _views(uow, [row]))[0]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRewardHolder:
+    user_id: str
+    total_received: int
+    role_ids: list[str]
+
+
+async def role_reward_holders(uow: UnitOfWork, *, guild_id: str) -> list[RoleRewardHolder]:
+    """Active members whose total received earns at least one reward role (for reconciles)."""
+    config = await get_config(uow, guild_id)
+    if not config.role_rewards:
+        return []
+    lowest = min(config.role_rewards.values())
+    rows = (
+        await uow.session.execute(
+            select(Account.user_id, Account.total_received)
+            .where(*_ranked_members(guild_id), Account.total_received >= lowest)  # type: ignore[arg-type]
+            .order_by(Account.id)
+        )
+    ).all()
+    return [
+        RoleRewardHolder(user, received, roles_earned(config.role_rewards, received))
+        for user, received in rows
+    ]

@@ -23,6 +23,7 @@ from guildbank.schemas import (
     RankOut,
     ReversalOut,
     ReverseIn,
+    RoleRewardHolderOut,
     TransactionOut,
     TransferIn,
     TransferOut,
@@ -276,5 +277,16 @@ async def get_integrity(request: Request, guild_id: GuildId) -> JSONResponse:
 
     async def action(uow: UnitOfWork) -> IntegrityOut:
         return IntegrityOut.model_validate(await integrity.check_integrity(uow, guild_id=guild_id))
+
+    return await read(request, action)
+
+
+@router.get("/role-rewards/holders", response_model=list[RoleRewardHolderOut])
+async def get_role_reward_holders(request: Request, guild_id: GuildId, _: Caller) -> JSONResponse:
+    """Active members and the reward roles their total received earns (the bot reconciles)."""
+
+    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
+        holders = await reports.role_reward_holders(uow, guild_id=guild_id)
+        return [RoleRewardHolderOut.model_validate(h).model_dump() for h in holders]
 
     return await read(request, action)

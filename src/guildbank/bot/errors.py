@@ -1,0 +1,48 @@
+"""One place where failures become what a member reads: friendly, specific, ephemeral."""
+
+from __future__ import annotations
+
+import lightbulb
+import structlog
+
+from guildbank.bot.checks import GuildOnly, NotEconomyAdmin
+from guildbank.client import ApiError, ApiUnavailable
+
+__all__ = ["explain", "handle_command_error"]
+
+log = structlog.get_logger(__name__)
+TRY_AGAIN = "guildbank is having trouble right now; nothing was changed. Please try again shortly."
+
+
+def explain(error: BaseException) -> str:
+    """The message for a member; unexpected errors get a generic one (and are logged)."""
+    if isinstance(error, GuildOnly):
+        return "This command only works inside a server."
+    if isinstance(error, NotEconomyAdmin):
+        return "You need the Manage Server permission to manage the economy."
+    if isinstance(error, ApiUnavailable):
+        return TRY_AGAIN
+    if isinstance(error, ApiError):
+        return error.detail
+    return TRY_AGAIN
+
+
+async def handle_command_error(exc: lightbulb.exceptions.ExecutionPipelineFailedException) -> bool:
+    causes = [*exc.hook_failures]
+    if exc.invocation_failure is not None:
+        causes.append(exc.invocation_failure)
+    cause = causes[0] if causes else exc
+    if isinstance(cause, ApiUnavailable) or not isinstance(
+        cause, ApiError | GuildOnly | NotEconomyAdmin
+    ):
+        log.error(
+            "command failed",
+            command=exc.context.command_data.qualified_name,
+            error=repr(cause),
+            exc_info=cause,
+        )
+    try:
+        await exc.context.respond(explain(cause), ephemeral=True)
+    except Exception as error:
+        log.warning("could not tell the member about a failure", error=repr(error))
+    return True

@@ -1,0 +1,126 @@
+"""Gateway listeners: the daily reward on a member's first message, guild and member presence.
+
+The message listener is the hot path of a busy server: a member who already claimed today
+is answered from the per-process memo without any API call, and a burst of messages from
+one member makes at most one call at a time.
+"""
+
+from __future__ import annotations
+
+import hikari
+import structlog
+
+from guildbank.bot.roles import grant_roles
+from guildbank.bot.state import BotState
+from guildbank.client import ApiError
+
+__all__ = ["DailyListener", "PresenceListeners"]
+
+log = structlog.get_logger(__name__)
+CLAIMED_REACTION = "✅"
+
+
+class DailyListener:
+    """Awards the daily reward silently (plus a reaction) on the first message of the day."""
+
+    def __init__(self, state: BotState, rest: hikari.api.RESTClient) -> None:
+        self.state = state
+        self.rest = rest
+        self._in_flight: set[tuple[str, str]] = set()
+        self.api_calls = 0
+
+    async def on_message(self, event: hikari.GuildMessageCreateEvent) -> None:
+        if not event.is_human:
+            return
+        guild, user = str(event.guild_id), str(event.author_id)
+        config = await self.state.config(guild)
+        today = self.state.today(config)
+        if self.state.memo.has(guild, today, user) or (guild, user) in self._in_flight:
+            return
+        self._in_flight.add((guild, user))
+        try:
+            await self._claim(event, guild, user, today)
+        finally:
+            self._in_flight.discard((guild, user))
+
+    async def _claim(
+        self, event: hikari.GuildMessageCreateEvent, guild: str, user: str, today: object
+    ) -> None:
+        self.api_calls += 1
+        try:
+            daily = await self.state.api.claim_daily(
+                guild, user, idempotency_key=f"daily-message:{event.message_id}"
+            )
+        except ApiError as error:
+            if error.code == "already_claimed":
+                self.state.memo.add(guild, today, user)  # type: ignore[arg-type]
+            else:
+                log.warning(
+                    "daily listener could not claim",
+                    guild_id=guild,
+                    user_id=user,
+                    code=error.code,
+                    detail=error.detail,
+                )
+            return
+        self.state.memo.add(guild, daily.last_daily, user)
+        try:
+            await self.rest.add_reaction(event.channel_id, event.message_id, CLAIMED_REACTION)
+        except hikari.HTTPError as error:
+            log.info("could not react to the daily message", error=str(error))
+        if daily.roles_earned:
+            await grant_roles(self.rest, guild, user, daily.roles_earned)
+
+
+class PresenceListeners:
+    """Guild registration, member leave/rejoin and the role-reward reconcile."""
+
+    def __init__(self, state: BotState, bot: hikari.GatewayBot) -> None:
+        self.state = state
+        self.bot = bot
+
+    async def on_guild_available(self, event: hikari.GuildAvailableEvent) -> None:
+        await self._register(event.guild)
+
+    async def on_guild_join(self, event: hikari.GuildJoinEvent) -> None:
+        await self._register(event.guild)
+
+    async def _register(self, guild: hikari.GatewayGuild) -> None:
+        try:
+            await self.state.api.register_guild(str(guild.id), guild.name)
+            await self.reconcile_roles(str(guild.id))
+        except ApiError as error:
+            log.error("could not register guild", guild_id=str(guild.id), detail=error.detail)
+
+    async def reconcile_roles(self, guild_id: str) -> int:
+        """Grant reward roles that members earned while the bot was away; returns how many."""
+        granted = 0
+        for holder in await self.state.api.role_reward_holders(guild_id):
+            member = self.bot.cache.get_member(int(guild_id), int(holder.user_id))
+            if member is None:
+                continue
+            missing = [r for r in holder.role_ids if int(r) not in member.role_ids]
+            if missing:
+                refused = await grant_roles(self.bot.rest, guild_id, holder.user_id, missing)
+                granted += len(missing) - len(refused)
+        return granted
+
+    async def on_member_leave(self, event: hikari.MemberDeleteEvent) -> None:
+        await self._set_active(event.guild_id, event.user_id, active=False)
+
+    async def on_member_join(self, event: hikari.MemberCreateEvent) -> None:
+        if not event.member.is_bot:
+            await self._set_active(event.guild_id, event.user_id, active=True)
+
+    async def _set_active(
+        self, guild_id: hikari.Snowflake, user_id: hikari.Snowflake, *, active: bool
+    ) -> None:
+        try:
+            await self.state.api.set_member_active(str(guild_id), str(user_id), active)
+        except ApiError as error:
+            log.warning(
+                "could not record member presence",
+                guild_id=str(guild_id),
+                user_id=str(user_id),
+                detail=error.detail,
+            )

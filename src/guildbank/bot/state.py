@@ -1,0 +1,60 @@
+"""What the bot keeps per process: the API client, a config cache and the daily memo."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from guildbank.client import GuildbankClient
+from guildbank.schemas import ConfigOut
+
+__all__ = ["BotState", "DailyMemo"]
+
+CONFIG_TTL_SECONDS = 60.0
+
+
+class DailyMemo:
+    """Members who already claimed today, per guild-day, so repeat messages cost no API call."""
+
+    def __init__(self) -> None:
+        self._claimed: dict[tuple[str, date], set[str]] = {}
+
+    def has(self, guild_id: str, day: date, user_id: str) -> bool:
+        members = self._claimed.get((guild_id, day))
+        return members is not None and user_id in members
+
+    def add(self, guild_id: str, day: date, user_id: str) -> None:
+        key = (guild_id, day)
+        if key not in self._claimed:
+            # A new day for this guild: forget its older days.
+            for old in [k for k in self._claimed if k[0] == guild_id]:
+                del self._claimed[old]
+            self._claimed[key] = set()
+        self._claimed[key].add(user_id)
+
+
+@dataclass
+class BotState:
+    api: GuildbankClient
+    memo: DailyMemo = field(default_factory=DailyMemo)
+    _configs: dict[str, tuple[float, ConfigOut]] = field(default_factory=dict)
+    _zones: dict[str, ZoneInfo] = field(default_factory=dict)
+
+    async def config(self, guild_id: str) -> ConfigOut:
+        cached = self._configs.get(guild_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        config = await self.api.config(guild_id)
+        self._configs[guild_id] = (time.monotonic() + CONFIG_TTL_SECONDS, config)
+        return config
+
+    def forget_config(self, guild_id: str) -> None:
+        self._configs.pop(guild_id, None)
+
+    def today(self, config: ConfigOut, now: datetime | None = None) -> date:
+        zone = self._zones.get(config.timezone)
+        if zone is None:
+            zone = self._zones[config.timezone] = ZoneInfo(config.timezone)
+        return (now or datetime.now(UTC)).astimezone(zone).date()
