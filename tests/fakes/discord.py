@@ -16,6 +16,7 @@ State setup (`add_guild`, `add_member`, `add_role`, `add_channel`, ...) comes fr
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
@@ -24,14 +25,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from tests.fakes.discord_bot import make_bot, running_bot
-from tests.fakes.discord_gateway import GatewayHub, Intent, SentEvent
-from tests.fakes.discord_interactions import InteractionBuilder
-from tests.fakes.discord_rest import InjectedFailure, RecordedCall, RestApi
-from tests.fakes.discord_routes_core import CoreRoutes
-from tests.fakes.discord_routes_interactions import InteractionRoutes
-from tests.fakes.discord_routes_oauth import OAuthRoutes
-from tests.fakes.discord_state import (
-    DiscordState,
+from tests.fakes.discord_entities import (
     FakeChannel,
     FakeGuild,
     FakeInteraction,
@@ -40,6 +34,13 @@ from tests.fakes.discord_state import (
     FakeUser,
     Json,
 )
+from tests.fakes.discord_gateway import GatewayHub, Intent, SentEvent
+from tests.fakes.discord_interactions import InteractionBuilder
+from tests.fakes.discord_rest import InjectedFailure, RecordedCall, RestApi
+from tests.fakes.discord_routes_core import CoreRoutes
+from tests.fakes.discord_routes_interactions import InteractionRoutes
+from tests.fakes.discord_routes_oauth import OAuthRoutes
+from tests.fakes.discord_state import DiscordState
 
 __all__ = [
     "FakeChannel",
@@ -162,14 +163,12 @@ class FakeDiscord(DiscordState):
         method: str | None,
         path_regex: str,
         *,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a per-wait deadline is this helper's point
         since: int = 0,
         predicate: Callable[[RecordedCall], bool] | None = None,
     ) -> RecordedCall:
         """First call (from index `since`) whose path fullmatches `path_regex`; waits for it."""
-        found = await self.rest.wait_for(
-            method, path_regex, timeout=timeout, since=since, count=1, predicate=predicate
-        )
+        found = await self._wait_for(method, path_regex, timeout, since, 1, predicate)
         return found[0]
 
     async def wait_for_calls(
@@ -178,13 +177,30 @@ class FakeDiscord(DiscordState):
         path_regex: str,
         count: int,
         *,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a per-wait deadline is this helper's point
         since: int = 0,
     ) -> list[RecordedCall]:
         """The first `count` matching calls; waits until there are that many."""
-        return await self.rest.wait_for(
-            method, path_regex, timeout=timeout, since=since, count=count, predicate=None
-        )
+        return await self._wait_for(method, path_regex, timeout, since, count, None)
+
+    async def _wait_for(
+        self,
+        method: str | None,
+        path_regex: str,
+        timeout: float,  # noqa: ASYNC109 - bounded right here
+        since: int,
+        count: int,
+        predicate: Callable[[RecordedCall], bool] | None,
+    ) -> list[RecordedCall]:
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.rest.wait_for(
+                    method, path_regex, since=since, count=count, predicate=predicate
+                )
+        except TimeoutError:
+            seen = self.rest.describe(since)
+            msg = f"no {count}x {method} {path_regex} within {timeout}s; calls were:\n  {seen}"
+            raise TimeoutError(msg) from None
 
     def fail(
         self,
@@ -212,13 +228,19 @@ class FakeDiscord(DiscordState):
         """IDENTIFY `d` payloads received, in order (token, intents, shard, ...)."""
         return [session.identify for session in self.gateway.sessions.values()]
 
-    async def wait_for_shards(self, count: int = 1, *, timeout: float = 5.0) -> None:
+    async def wait_for_shards(
+        self,
+        count: int = 1,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a per-wait deadline is this helper's point
+    ) -> None:
         """Wait until `count` shards are identified and connected."""
 
         def ready() -> bool:
             return sum(s.connection is not None for s in self.gateway.live_sessions()) >= count
 
-        await self.gateway.wait_until(ready, timeout)
+        async with asyncio.timeout(timeout):
+            await self.gateway.wait_until(ready)
 
     async def dispatch(
         self,
@@ -292,13 +314,16 @@ class FakeDiscord(DiscordState):
         self, interaction: FakeInteraction, repeat: int = 1
     ) -> FakeInteraction:
         shard = None if interaction.guild_id is not None else 0
-        await self.gateway.dispatch(
+        delivered = await self.gateway.dispatch(
             "INTERACTION_CREATE",
             interaction.payload,
             guild_id=interaction.guild_id,
             shard_id=shard,
             repeat=repeat,
         )
+        if not delivered:
+            msg = "no gateway session would receive the interaction: is the bot running?"
+            raise RuntimeError(msg)
         return interaction
 
     async def slash_command(
@@ -382,12 +407,20 @@ class FakeDiscord(DiscordState):
         )
 
     async def wait_for_response(
-        self, interaction: FakeInteraction, *, timeout: float = 5.0
+        self,
+        interaction: FakeInteraction,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a per-wait deadline is this helper's point
     ) -> RecordedCall:
         """The bot's initial callback to `interaction` (its JSON body is in `.json`)."""
         return await self.wait_for_call(
             "POST", rf"/interactions/{interaction.id}/[^/]+/callback", timeout=timeout
         )
+
+    def channel_messages(self, channel_id: int) -> list[Json]:
+        """Messages currently in a channel, oldest first."""
+        found = [m for m in self.messages.values() if m["channel_id"] == str(channel_id)]
+        return sorted(found, key=lambda message: int(message["id"]))
 
     def response_message(self, interaction: FakeInteraction) -> Json:
         """The message shown for the interaction's response (after follow-ups and edits)."""

@@ -12,7 +12,7 @@ import hikari
 if TYPE_CHECKING:
     import lightbulb
 
-    from tests.fakes.discord_state import FakeGuild, FakeUser
+    from tests.fakes.discord_entities import FakeGuild, FakeUser
 
 
 class _Fake(Protocol):
@@ -44,7 +44,7 @@ async def running_bot(
     client: lightbulb.Client | None = None,
     shard_ids: Sequence[int] | None = None,
     shard_count: int | None = None,
-    timeout: float = 10.0,
+    timeout: float = 10.0,  # noqa: ASYNC109 - bounds startup, not the body of the block
 ) -> AsyncIterator[hikari.GatewayBot]:
     """Start `bot`, wait until its shards' guilds are cached, start `client` (syncs commands).
 

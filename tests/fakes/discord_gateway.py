@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import secrets
 import zlib
 from collections.abc import Callable
@@ -18,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 if TYPE_CHECKING:
-    from tests.fakes.discord_state import DiscordState, Json
+    from tests.fakes.discord_entities import Json
+    from tests.fakes.discord_state import DiscordState
 
 __all__ = ["GatewayConnection", "GatewayHub", "GatewaySession", "Intent", "SentEvent"]
 
-_LOGGER = logging.getLogger(__name__)
 HEARTBEAT_INTERVAL_MS = 41_250
 
 
@@ -61,6 +60,7 @@ class GatewaySession:
     history: list[tuple[int, str, Json]] = field(default_factory=list)
     connection: GatewayConnection | None = None
     replay_duplicates: int = 0
+    ended: bool = False
 
 
 @dataclass(eq=False)
@@ -72,6 +72,7 @@ class GatewayConnection:
     session: GatewaySession | None = None
     received: list[Json] = field(default_factory=list)
     heartbeats: int = 0
+    closed_by_server: bool = False
     _deflate: Any = field(default_factory=zlib.compressobj)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -124,11 +125,14 @@ class GatewayHub:
         finally:
             if conn.session is not None and conn.session.connection is conn:
                 conn.session.connection = None
+                # 1000/1001 from the client end the session (hikari's close); others may resume.
+                conn.session.ended = not conn.closed_by_server and ws.close_code in (1000, 1001)
             self._notify()
         return ws
 
     async def _on_payload(self, conn: GatewayConnection, payload: Json) -> None:
-        op, data = payload.get("op"), payload.get("d")
+        op = payload.get("op")
+        data: Json = payload["d"] if isinstance(payload.get("d"), dict) else {}
         if op == 1:
             conn.heartbeats += 1
             await conn.send({"op": 11, "d": None, "s": None, "t": None})
@@ -170,7 +174,7 @@ class GatewayHub:
 
     async def _resume(self, conn: GatewayConnection, data: Json) -> None:
         session = self.sessions.get(data.get("session_id", ""))
-        if session is None or data.get("token") != self.state.token:
+        if session is None or session.ended or data.get("token") != self.state.token:
             await conn.send({"op": 9, "d": False, "s": None, "t": None})
             return
         session.connection = conn
@@ -217,11 +221,11 @@ class GatewayHub:
         ]
 
     def live_sessions(self) -> list[GatewaySession]:
-        """Sessions that have not been replaced by a newer IDENTIFY for the same shard."""
-        latest: dict[tuple[int, int], GatewaySession] = {}
+        """Sessions not ended by the client nor replaced by a newer IDENTIFY for the same shard."""
+        latest: dict[int, GatewaySession] = {}
         for session in self.sessions.values():
-            latest[(session.shard_id, session.shard_count)] = session
-        return list(latest.values())
+            latest[session.shard_id] = session
+        return [session for session in latest.values() if not session.ended]
 
     async def dispatch(
         self,
@@ -315,6 +319,7 @@ class GatewayHub:
         session = self.session_for_shard(shard_id)
         session.replay_duplicates = replay_duplicates
         if session.connection is not None:
+            session.connection.closed_by_server = True
             await session.connection.ws.close(
                 code=code, message=b"fake discord dropped the connection"
             )
@@ -325,12 +330,11 @@ class GatewayHub:
         if conn is not None:
             await conn.send({"op": op, "d": data, "s": None, "t": None})
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> None:
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
         """Wait until `predicate()` is true, re-checking on every gateway change."""
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                self._changed.clear()
-                await self._changed.wait()
+        while not predicate():
+            self._changed.clear()
+            await self._changed.wait()
 
     def _notify(self) -> None:
         self._changed.set()

@@ -11,10 +11,11 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.discord_state import ALL_PERMISSIONS, FakeInteraction
+from tests.fakes.discord_entities import ALL_PERMISSIONS, FakeInteraction
 
 if TYPE_CHECKING:
-    from tests.fakes.discord_state import DiscordState, Json
+    from tests.fakes.discord_entities import Json
+    from tests.fakes.discord_state import DiscordState
 
 __all__ = ["InteractionBuilder", "OptionType"]
 

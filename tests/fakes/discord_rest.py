@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from tests.fakes.discord_state import DiscordState, FakeUser
+    from tests.fakes.discord_entities import FakeUser
+    from tests.fakes.discord_state import DiscordState
 
 __all__ = [
     "DiscordHTTPError",
@@ -247,25 +248,19 @@ class RestApi:
         method: str | None,
         path_regex: str,
         *,
-        timeout: float,
         since: int,
         count: int,
         predicate: Callable[[RecordedCall], bool] | None,
     ) -> list[RecordedCall]:
-        """Wait until `count` matching calls were recorded; raise TimeoutError listing the calls."""
-        try:
-            async with asyncio.timeout(timeout):
-                while (
-                    len(found := self.find(method, path_regex, since=since, predicate=predicate))
-                    < count
-                ):
-                    self._changed.clear()
-                    await self._changed.wait()
-        except TimeoutError:
-            seen = "\n  ".join(f"{c.method} {c.path} -> {c.status}" for c in self.calls[since:])
-            msg = f"no {count}x {method} {path_regex} within {timeout}s; calls were:\n  {seen}"
-            raise TimeoutError(msg) from None
+        """Wait (callers bound it with `asyncio.timeout`) until `count` matching calls exist."""
+        while len(found := self.find(method, path_regex, since=since, predicate=predicate)) < count:
+            self._changed.clear()
+            await self._changed.wait()
         return found[:count]
+
+    def describe(self, since: int = 0) -> str:
+        """The recorded calls as text, for timeout messages."""
+        return "\n  ".join(f"{c.method} {c.path} -> {c.status}" for c in self.calls[since:])
 
 
 async def _parse(request: web.Request, path: str) -> RestRequest:

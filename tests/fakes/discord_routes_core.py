@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING
 
 import hikari
 
+from tests.fakes.discord_entities import ChannelType, FakeChannel, iso_now, number_components
 from tests.fakes.discord_gateway import Intent
 from tests.fakes.discord_rest import DiscordHTTPError, Reply, RestRequest, Route, route
-from tests.fakes.discord_state import ChannelType, FakeChannel, iso_now, number_components
 
 if TYPE_CHECKING:
+    from tests.fakes.discord_entities import FakeGuild, FakeMember, Json
     from tests.fakes.discord_gateway import GatewayHub
-    from tests.fakes.discord_state import DiscordState, FakeGuild, FakeMember, Json
+    from tests.fakes.discord_state import DiscordState
 
 __all__ = ["CoreRoutes", "apply_message_edit", "own_guild_payload"]
 

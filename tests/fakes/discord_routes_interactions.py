@@ -9,8 +9,9 @@ from tests.fakes.discord_rest import DiscordHTTPError, Reply, RestRequest, Route
 from tests.fakes.discord_routes_core import apply_message_edit, attachments_for
 
 if TYPE_CHECKING:
+    from tests.fakes.discord_entities import FakeInteraction, Json
     from tests.fakes.discord_routes_core import CoreRoutes
-    from tests.fakes.discord_state import DiscordState, FakeInteraction, Json
+    from tests.fakes.discord_state import DiscordState
 
 __all__ = ["CallbackType", "InteractionRoutes"]
 
@@ -176,7 +177,8 @@ class InteractionRoutes:
             raise DiscordHTTPError(400, 40060, "Interaction has already been acknowledged.")
         body = request.body
         callback_type = body.get("type")
-        if callback_type not in _ALLOWED[interaction.type]:
+        no_message = interaction.message_id is None and callback_type in (6, 7)
+        if callback_type not in _ALLOWED[interaction.type] or no_message:
             raise DiscordHTTPError(400, 50035, f"Invalid Form Body: callback type {callback_type}")
         data: Json = body.get("data") or {}
         interaction.response_type, interaction.response = callback_type, body
@@ -188,7 +190,8 @@ class InteractionRoutes:
             await self.core.echo("MESSAGE_CREATE", message)
         elif callback_type == CallbackType.DEFERRED_UPDATE:
             interaction.original_message_id = interaction.message_id
-        elif callback_type == CallbackType.UPDATE_MESSAGE and interaction.message_id is not None:
+        elif callback_type == CallbackType.UPDATE_MESSAGE:
+            assert interaction.message_id is not None
             message = apply_message_edit(self.state.messages[interaction.message_id], data)
             interaction.original_message_id = interaction.message_id
             await self.core.echo("MESSAGE_UPDATE", message)

@@ -12,8 +12,8 @@ import urllib.parse
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tests.fakes.discord_entities import OAuthGrant
 from tests.fakes.discord_rest import DiscordHTTPError, Reply, RestRequest, Route, route
-from tests.fakes.discord_state import OAuthGrant
 
 if TYPE_CHECKING:
     from tests.fakes.discord_state import DiscordState

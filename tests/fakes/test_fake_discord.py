@@ -57,8 +57,9 @@ async def test_bot_connects_and_caches_guilds_with_members(discord: FakeDiscord)
         member = bot.cache.get_member(guild.id, alice.id)
         assert member is not None
         assert member.username == "alice"
-        assert bot.get_me() is not None
-        assert bot.get_me().id == discord.bot_user.id  # type: ignore[union-attr]
+        me = bot.get_me()
+        assert me is not None
+        assert me.id == discord.bot_user.id
 
     (identify,) = discord.identify_payloads()
     assert identify["shard"] == [0, 1]
@@ -225,6 +226,62 @@ async def test_context_menu_modal_and_autocomplete_on_global_commands(discord: F
     assert [c["value"] for c in choices.json["data"]["choices"]] == ["apple", "apricot"]
 
 
+admin = lightbulb.Group("admin", "Admin tools")
+economy = admin.subgroup("economy", "Economy tools")
+
+
+@economy.register
+class Grant(
+    lightbulb.SlashCommand,
+    name="grant",
+    description="Grant bytes",
+    hooks=[lightbulb.prefab.has_permissions(hikari.Permissions.MANAGE_GUILD)],
+):
+    amount = lightbulb.integer("amount", "How many")
+
+    @lightbulb.invoke
+    async def invoke(self, ctx: lightbulb.Context) -> None:
+        await ctx.respond(f"granted {self.amount}")
+
+
+async def deny_missing_permissions(
+    exc: lightbulb.exceptions.ExecutionPipelineFailedException,
+) -> bool:
+    if any(isinstance(c, lightbulb.prefab.MissingRequiredPermission) for c in exc.causes):
+        await exc.context.respond("denied", ephemeral=True)
+        return True
+    return False
+
+
+async def test_subcommand_group_and_permission_hook_see_member_permissions(
+    discord: FakeDiscord,
+) -> None:
+    guild = discord.add_guild()
+    manager = discord.add_member(
+        guild.id, username="manager", permissions=int(hikari.Permissions.MANAGE_GUILD)
+    )
+    member = discord.add_member(guild.id, username="member")
+    bot = make_bot(discord)
+    client = lightbulb.client_from_app(bot, default_enabled_guilds=[guild.id])
+    client.register(admin)
+    client.error_handler(deny_missing_permissions)
+
+    async with running_bot(bot, discord, client=client):
+        allowed = await discord.slash_command(
+            guild.id, manager.id, "admin economy grant", {"amount": 5}
+        )
+        refused = await discord.slash_command(
+            guild.id, member.id, "admin economy grant", {"amount": 5}
+        )
+        allowed_reply = await discord.wait_for_response(allowed)
+        refused_reply = await discord.wait_for_response(refused)
+
+    (option,) = allowed.payload["data"]["options"]
+    assert (option["name"], option["type"], option["options"][0]["name"]) == ("economy", 2, "grant")
+    assert allowed_reply.json["data"]["content"] == "granted 5"
+    assert refused_reply.json["data"]["content"] == "denied"
+
+
 async def test_two_shards_each_get_their_guilds(discord: FakeDiscord) -> None:
     first = discord.add_guild(discord.snowflake_on_shard(0, 2), name="zero")
     second = discord.add_guild(discord.snowflake_on_shard(1, 2), name="one")
@@ -352,3 +409,70 @@ async def test_oauth_login_returns_user_and_guild_permissions(discord: FakeDisco
     assert by_name["Managed"]["owner"] is False
     assert int(by_name["Managed"]["permissions"]) & int(hikari.Permissions.MANAGE_GUILD)
     assert not int(by_name["Managed"]["permissions"]) & int(hikari.Permissions.ADMINISTRATOR)
+
+
+async def test_unchanged_commands_are_not_pushed_again_on_restart(discord: FakeDiscord) -> None:
+    guild = discord.add_guild()
+    for _ in range(2):
+        bot = make_bot(discord)
+        client = lightbulb.client_from_app(bot, default_enabled_guilds=[guild.id])
+        client.register(Ping)
+        client.register(Fruit)
+        async with running_bot(bot, discord, client=client):
+            pass
+
+    puts = discord.calls("PUT", f"/applications/{discord.application_id}/")
+    assert len(puts) == 1
+    assert len(discord.calls("GET", f"/applications/{discord.application_id}/guilds/")) == 2
+    assert [s.ended for s in discord.gateway.sessions.values()] == [True, True]
+
+
+class Slow(lightbulb.SlashCommand, name="slow", description="Defers, then follows up"):
+    @lightbulb.invoke
+    async def invoke(self, ctx: lightbulb.Context) -> None:
+        await ctx.defer()
+        first = await ctx.respond("done")
+        await ctx.edit_response(first, "done!")
+        await ctx.respond("and one more")
+
+
+async def test_deferred_follow_ups_and_rest_reads_deserialize_in_hikari(
+    discord: FakeDiscord,
+) -> None:
+    guild = discord.add_guild()
+    alice = discord.add_member(guild.id, username="alice", nick="Al")
+    bot = make_bot(discord)
+    client = lightbulb.client_from_app(bot, default_enabled_guilds=[guild.id])
+    client.register(Slow)
+
+    async with running_bot(bot, discord, client=client):
+        slow = await discord.slash_command(guild.id, alice.id, "slow")
+        hook = rf"/webhooks/{discord.application_id}/{slow.token}"
+        await discord.wait_for_calls("POST", hook, 2)
+        assert (await discord.wait_for_response(slow)).json["type"] == 5
+        assert discord.response_message(slow)["content"] == "done!"
+        assert [m["content"] for m in discord.channel_messages(slow.channel_id)] == [
+            "done!",
+            "and one more",
+        ]
+
+        rest = bot.rest
+        assert (await rest.fetch_guild(guild.id)).name == guild.name
+        assert {r.name for r in await rest.fetch_roles(guild.id)} >= {"@everyone"}
+        assert [c.name for c in await rest.fetch_guild_channels(guild.id)] == ["general"]
+        assert (await rest.fetch_member(guild.id, alice.id)).nickname == "Al"
+        assert alice.id in {m.id for m in await rest.fetch_members(guild.id)}
+        assert (await rest.fetch_user(alice.id)).username == "alice"
+
+        dm = await rest.create_dm_channel(alice.id)
+        note = await rest.create_message(dm.id, "psst")
+        assert note.guild_id is None
+        await rest.pin_message(dm.id, note.id)
+        assert [p.message.id for p in await rest.fetch_pins(dm.id)] == [note.id]
+        await rest.add_reaction(dm.id, note.id, "👍")
+        fetched = await rest.fetch_message(dm.id, note.id)
+        assert (fetched.reactions[0].emoji.name, fetched.reactions[0].count) == ("👍", 1)
+        assert (await rest.edit_message(dm.id, note.id, "edited")).content == "edited"
+        await rest.delete_message(dm.id, note.id)
+        with pytest.raises(hikari.NotFoundError):
+            await rest.fetch_message(dm.id, note.id)
