@@ -12,6 +12,7 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -134,8 +135,9 @@ async def guild(services: Services) -> str:
     return GUILD_ID
 
 
-def settings_for(database_url: str, **overrides: object) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, **overrides)  # type: ignore[call-arg]
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    """Settings for a test app: no .env file, the test database, and any overrides."""
+    return Settings(_env_file=None, database_url=database_url, **overrides)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from guildbank.api.errors import install_error_handlers
 from guildbank.api.middleware import RequestContextMiddleware
 from guildbank.api.routers import bytes as bytes_router
-from guildbank.api.routers import guilds, health, members
+from guildbank.api.routers import guilds, health, members, squads
 from guildbank.api.state import ApiState
 from guildbank.services.apikeys import ALL_SCOPES, Principal
 from guildbank.services.runtime import build_services
@@ -75,6 +75,7 @@ def create_app(
     app.include_router(guilds.router, prefix="/api")
     app.include_router(bytes_router.router, prefix="/api")
     app.include_router(members.router, prefix="/api")
+    app.include_router(squads.router, prefix="/api")
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -9,10 +9,24 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from guildbank.domain.economy import MAX_AMOUNT, MAX_REASON_LENGTH
 from guildbank.domain.ids import SNOWFLAKE_PATTERN, is_snowflake
+from guildbank.domain.squads import (
+    DEFAULT_SWITCH_COST,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_EMOJI_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_SQUAD_MEMBERS,
+)
 
 
 def _snowflake(value: str) -> str:
@@ -25,7 +39,8 @@ def _snowflake(value: str) -> str:
 Snowflake = Annotated[
     str, StringConstraints(pattern=SNOWFLAKE_PATTERN, max_length=20), AfterValidator(_snowflake)
 ]
-Amount = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
+# Money is strict: a JSON "10", true or 10.0 is refused rather than coerced into bytes.
+Amount = Annotated[int, Field(ge=1, le=MAX_AMOUNT, strict=True)]
 Reason = Annotated[str, StringConstraints(max_length=MAX_REASON_LENGTH)]
 RequiredReason = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_REASON_LENGTH, strip_whitespace=True)
@@ -181,7 +196,7 @@ class ConfigUpdate(BaseModel):
 class AdjustIn(BaseModel):
     user_id: Snowflake
     action: Literal["add", "remove", "set"]
-    amount: Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
+    amount: Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)]
     reason: RequiredReason
     actor_id: Snowflake | None = None
 
@@ -232,3 +247,131 @@ class RoleRewardHolderOut(Out):
     user_id: str
     total_received: int
     role_ids: list[str]
+
+
+# --- Squads -------------------------------------------------------------------------------
+
+SquadName = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, strip_whitespace=True)
+]
+SquadDescription = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH)]
+SquadEmoji = Annotated[str, StringConstraints(max_length=MAX_EMOJI_LENGTH)]
+SwitchCost = Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)]
+MaxMembers = Annotated[int, Field(ge=1, le=MAX_SQUAD_MEMBERS, strict=True)]
+
+
+class SquadOut(Out):
+    id: int
+    guild_id: str
+    role_id: str
+    name: str
+    description: str
+    emoji: str | None
+    switch_cost: int
+    max_members: int | None
+    is_active: bool
+    member_count: int
+    created_at: datetime
+    updated_at: datetime
+    # Only when listed for a member (``?user_id=``): their squad, and what joining costs them.
+    is_member: bool | None = None
+    join_cost: int | None = None
+
+
+class SquadCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role_id: Snowflake
+    name: SquadName
+    description: SquadDescription = ""
+    emoji: SquadEmoji | None = None
+    switch_cost: SwitchCost = DEFAULT_SWITCH_COST
+    max_members: MaxMembers | None = None
+    is_active: bool = True
+    actor_id: Snowflake | None = None
+
+
+class SquadUpdate(BaseModel):
+    """Only the fields sent change; ``emoji`` and ``max_members`` may be set to null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role_id: Snowflake | None = None
+    name: SquadName | None = None
+    description: SquadDescription | None = None
+    emoji: SquadEmoji | None = None
+    switch_cost: SwitchCost | None = None
+    max_members: MaxMembers | None = None
+    is_active: bool | None = None
+    actor_id: Snowflake | None = None
+
+    @model_validator(mode="after")
+    def _no_null_required(self) -> SquadUpdate:
+        nulls = [
+            name
+            for name in self.model_fields_set - {"emoji", "max_members", "actor_id"}
+            if getattr(self, name) is None
+        ]
+        if nulls:
+            msg = f"{', '.join(sorted(nulls))} cannot be null"
+            raise ValueError(msg)
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True, exclude={"actor_id"})
+
+
+class SquadUserIn(BaseModel):
+    user_id: Snowflake
+
+
+class SquadJoinOut(Out):
+    guild_id: str
+    user_id: str
+    squad: SquadOut
+    previous_squad_id: int | None
+    cost: int
+    balance: int
+    transaction_id: int | None
+    role_added: str
+    role_removed: str | None
+
+
+class SquadLeaveOut(Out):
+    guild_id: str
+    user_id: str
+    squad_id: int
+    squad_name: str
+    role_removed: str
+
+
+class SquadMembershipOut(Out):
+    guild_id: str
+    user_id: str
+    joined_at: datetime
+    squad: SquadOut
+
+
+class SquadMemberOut(Out):
+    user_id: str
+    joined_at: datetime
+    balance: int
+
+
+class SquadRankingOut(Out):
+    rank: int
+    squad_id: int
+    name: str
+    emoji: str | None
+    role_id: str
+    members: int
+    total_bytes: int
+
+
+class SquadDeleteOut(Out):
+    guild_id: str
+    squad_id: int
+    role_id: str
+    moved_to: int | None
+    moved_to_role_id: str | None
+    members: list[str]

@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = 30.0
     guild_config_cache_seconds: float = 30.0
 
+    # Dashboard: session lifetime, how often a Discord user's server permissions are re-read
+    # from Discord (checked on every request, cached this long), the bot-token lookup cache
+    # (names, roles, channels), failed logins allowed per minute per IP and username, and the
+    # keep-alive interval of the live stream.
+    dashboard_session_hours: float = 12.0
+    dashboard_access_cache_seconds: float = 30.0
+    discord_cache_seconds: float = 60.0
+    login_attempts_per_minute: int = 5
+    stream_ping_seconds: float = 15.0
+
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
         if self.env != "production":

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from guildbank.api.errors import ApiError
 from guildbank.api.state import ApiState
-from guildbank.domain.ids import SNOWFLAKE_PATTERN
+from guildbank.domain.errors import GuildbankError
+from guildbank.domain.ids import SNOWFLAKE_PATTERN, is_snowflake
 from guildbank.services import idempotency
 from guildbank.services.apikeys import Principal, authenticate
 from guildbank.services.uow import UnitOfWork, unit_of_work
@@ -21,8 +22,19 @@ __all__ = ["Caller", "GuildId", "UserId", "api_state", "read", "require", "write
 MAX_IDEMPOTENCY_KEY = 255
 
 GuildId = Annotated[str, Path(description="The guild's Discord id")]
+
+
+def _below_2_63(value: str) -> str:
+    if not is_snowflake(value):
+        msg = "must be a Discord id (digits, below 2**63)"
+        raise ValueError(msg)
+    return value
+
+
 UserId = Annotated[
-    str, Path(pattern=SNOWFLAKE_PATTERN, max_length=20, description="A Discord user id")
+    str,
+    Path(pattern=SNOWFLAKE_PATTERN, max_length=20, description="A Discord user id"),
+    AfterValidator(_below_2_63),
 ]
 
 
@@ -105,19 +117,28 @@ async def write(
         print_ = idempotency.fingerprint(request.method, request.url.path, await request.body())
         stored = await idempotency.recall(uow, scope=guild_id, key=key, fingerprint=print_)
         if stored is None:
-            result = _json(await action(uow))
-            stored = await idempotency.remember(
-                uow,
-                scope=guild_id,
-                key=key,
-                fingerprint=print_,
-                status_code=status_code,
-                body=result,
-            )
-            if stored is None:
-                await uow.commit()
-                return JSONResponse(result, status_code=status_code)
-            await uow.rollback()
+            try:
+                result = _json(await action(uow))
+            except GuildbankError:
+                # A concurrent twin may have committed this key while we waited on its row
+                # locks (its daily made ours "already claimed"): answer with its result.
+                await uow.rollback()
+                stored = await idempotency.recall(uow, scope=guild_id, key=key, fingerprint=print_)
+                if stored is None:
+                    raise
+            else:
+                stored = await idempotency.remember(
+                    uow,
+                    scope=guild_id,
+                    key=key,
+                    fingerprint=print_,
+                    status_code=status_code,
+                    body=result,
+                )
+                if stored is None:
+                    await uow.commit()
+                    return JSONResponse(result, status_code=status_code)
+                await uow.rollback()
         return JSONResponse(
             stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
         )

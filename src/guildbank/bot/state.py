@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -13,6 +14,10 @@ from guildbank.schemas import ConfigOut
 __all__ = ["BotState", "DailyMemo"]
 
 CONFIG_TTL_SECONDS = 60.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class DailyMemo:
@@ -39,6 +44,8 @@ class DailyMemo:
 class BotState:
     api: GuildbankClient
     memo: DailyMemo = field(default_factory=DailyMemo)
+    # Where "today" for the daily memo comes from: the wall clock (tests share the API's clock).
+    clock: Callable[[], datetime] = utc_now
     _configs: dict[str, tuple[float, ConfigOut]] = field(default_factory=dict)
     _zones: dict[str, ZoneInfo] = field(default_factory=dict)
 
@@ -57,4 +64,4 @@ class BotState:
         zone = self._zones.get(config.timezone)
         if zone is None:
             zone = self._zones[config.timezone] = ZoneInfo(config.timezone)
-        return (now or datetime.now(UTC)).astimezone(zone).date()
+        return (now or self.clock()).astimezone(zone).date()

@@ -18,6 +18,7 @@ __all__ = [
     "roles_crossed",
     "roles_earned",
     "seconds_until_next_day",
+    "validate_config",
     "validate_transfer",
 ]
 
@@ -40,6 +41,49 @@ class EconomyConfig:
     currency_name: str = "bytes"
     currency_emoji: str = "💰"
     timezone: str = "UTC"
+
+
+_LIMITS: Mapping[str, tuple[int, int]] = {
+    "starting_balance": (0, MAX_AMOUNT),
+    "daily_amount": (0, MAX_AMOUNT),
+    "max_transfer": (1, MAX_AMOUNT),
+    "transfer_cooldown_hours": (0, 24 * 365),
+    "confirm_threshold": (1, MAX_AMOUNT),
+    "rate_limit_per_minute": (0, 10_000),
+}
+
+
+def validate_config(config: EconomyConfig) -> None:
+    """Refuse settings no economy can run on, whoever tries to store them."""
+    for name, (low, high) in _LIMITS.items():
+        value = getattr(config, name)
+        if not isinstance(value, int) or not low <= value <= high:
+            raise InvalidInput(
+                f"{name} must be a whole number from {low} to {high}.",
+                code="invalid_setting",
+                setting=name,
+            )
+    for days, multiplier in config.streak_bonuses.items():
+        if not (1 <= int(days) <= 36500 and 1 <= int(multiplier) <= 1_000_000):
+            raise InvalidInput(
+                "Streak bonuses map 1–36500 days to a multiplier of 1–1000000.",
+                code="invalid_setting",
+                setting="streak_bonuses",
+            )
+    for role, threshold in config.role_rewards.items():
+        if not 1 <= int(threshold) <= MAX_AMOUNT:
+            raise InvalidInput(
+                f"Role reward thresholds go from 1 to {MAX_AMOUNT}.",
+                code="invalid_setting",
+                setting="role_rewards",
+                role=role,
+            )
+    if not 1 <= len(config.currency_name.strip()) <= 32 or len(config.currency_emoji) > 64:
+        raise InvalidInput(
+            "The currency name takes 1–32 characters and the emoji up to 64.",
+            code="invalid_setting",
+            setting="currency_name",
+        )
 
 
 def guild_today(timezone: str, now: datetime) -> date:

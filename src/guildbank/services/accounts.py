@@ -13,7 +13,7 @@ from guildbank.domain.ids import is_snowflake
 from guildbank.domain.ledger import transfer_legs
 from guildbank.services.uow import UnitOfWork
 
-__all__ = ["account_id", "ensure_account", "set_member_active", "system_account_id"]
+__all__ = ["account_id", "ensure_account", "lock_mint", "set_member_active", "system_account_id"]
 
 
 async def account_id(uow: UnitOfWork, guild_id: str, user_id: str) -> int | None:
@@ -40,6 +40,20 @@ async def system_account_id(uow: UnitOfWork, guild_id: str, name: str) -> int:
     return found
 
 
+async def lock_mint(uow: UnitOfWork, guild_id: str) -> int:
+    """Row-lock the guild's mint and return its id.
+
+    Lock order: a unit of work that creates or locks a member row and then posts against the
+    mint (opening an account, a daily claim, an admin adjustment) takes the mint first. Its
+    id is below every member's, so this is also the order ``guildbank_post`` locks in; taking
+    a member row first would deadlock against a unit already holding the mint (PostgreSQL).
+    SQLite ignores FOR UPDATE; its ``BEGIN IMMEDIATE`` already serialises writers.
+    """
+    mint = await system_account_id(uow, guild_id, "mint")
+    await uow.session.execute(select(Account.id).where(Account.id == mint).with_for_update())
+    return mint
+
+
 async def ensure_account(
     uow: UnitOfWork, guild_id: str, user_id: str, config: EconomyConfig
 ) -> int:
@@ -53,6 +67,7 @@ async def ensure_account(
     existing = await account_id(uow, guild_id, user_id)
     if existing is not None:
         return existing
+    mint = await lock_mint(uow, guild_id)
     created = await insert_ignore(
         uow.session,
         Account,
@@ -68,7 +83,6 @@ async def ensure_account(
     new_id = await account_id(uow, guild_id, user_id)
     assert new_id is not None
     if created and config.starting_balance > 0:
-        mint = await system_account_id(uow, guild_id, "mint")
         await ledger.post(
             uow.session,
             guild_id=guild_id,

@@ -30,7 +30,7 @@ from guildbank.domain.errors import (
 )
 from guildbank.domain.ledger import Leg, reversal_legs, transfer_legs
 from guildbank.domain.streaks import tier_for
-from guildbank.services.accounts import ensure_account, system_account_id
+from guildbank.services.accounts import ensure_account, lock_mint
 from guildbank.services.guilds import get_config
 from guildbank.services.uow import UnitOfWork
 
@@ -116,6 +116,7 @@ async def claim_daily(uow: UnitOfWork, *, guild_id: str, user_id: str) -> DailyR
     """Pay the daily reward once per guild-local day; the streak grows on consecutive days."""
     config = await get_config(uow, guild_id)
     account = await ensure_account(uow, guild_id, user_id, config)
+    mint = await lock_mint(uow, guild_id)  # before the member row: see lock_mint
     today = guild_today(config.timezone, uow.now)
     claimed = (
         await uow.session.execute(
@@ -145,7 +146,6 @@ async def claim_daily(uow: UnitOfWork, *, guild_id: str, user_id: str) -> DailyR
     transaction_id = None
     roles: list[str] = []
     if award > 0:
-        mint = await system_account_id(uow, guild_id, "mint")
         posted = await ledger.post(
             uow.session,
             guild_id=guild_id,
@@ -181,6 +181,16 @@ async def claim_daily(uow: UnitOfWork, *, guild_id: str, user_id: str) -> DailyR
         tier.name,
         transaction_id,
         roles,
+    )
+
+
+async def _lock_accounts(uow: UnitOfWork, *accounts: int) -> None:
+    """Row-lock accounts in ascending id order, the order every posting locks them in.
+
+    (SQLite ignores FOR UPDATE; its ``BEGIN IMMEDIATE`` already serialises writers.)
+    """
+    await uow.session.execute(
+        select(Account.id).where(Account.id.in_(accounts)).order_by(Account.id).with_for_update()
     )
 
 
@@ -229,6 +239,9 @@ async def transfer(
     giver = await ensure_account(uow, guild_id, giver_id, config)
     receiver = await ensure_account(uow, guild_id, receiver_id, config)
     if config.transfer_cooldown_hours > 0:
+        # Lock both rows in the posting's (ascending id) order before the slot claim locks
+        # the giver alone: otherwise A->B and B->A at once deadlock on PostgreSQL.
+        await _lock_accounts(uow, giver, receiver)
         await _claim_transfer_slot(uow, giver, config)
     try:
         posted = await ledger.post(
@@ -306,6 +319,7 @@ async def adjust_balance(
         )
     config = await get_config(uow, guild_id)
     account = await ensure_account(uow, guild_id, user_id, config)
+    mint = await lock_mint(uow, guild_id)  # before the member row: see lock_mint
     if action == "set":
         current = (
             await uow.session.execute(
@@ -317,7 +331,6 @@ async def adjust_balance(
         delta = amount if action == "add" else -amount
     if delta == 0:
         return AdjustResult(guild_id, user_id, action, 0, amount, None)
-    mint = await system_account_id(uow, guild_id, "mint")
     try:
         posted = await ledger.post(
             uow.session,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from guildbank.db.models import Account, Guild, GuildSettings
 from guildbank.db.upsert import insert_ignore
-from guildbank.domain.economy import EconomyConfig
+from guildbank.domain.economy import EconomyConfig, validate_config
 from guildbank.domain.errors import GuildNotFound, InvalidInput
 from guildbank.domain.ids import is_snowflake
 from guildbank.services.uow import UnitOfWork
@@ -104,7 +104,9 @@ def _validated_changes(current: EconomyConfig, changes: Mapping[str, Any]) -> Ec
     for role in values["role_rewards"]:
         if not is_snowflake(str(role)):
             raise InvalidInput(f"Role id {role!r} is not a Discord id", code="invalid_id")
-    return EconomyConfig(**values)
+    config = EconomyConfig(**values)
+    validate_config(config)
+    return config
 
 
 async def update_config(

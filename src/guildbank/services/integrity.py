@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import aliased
 
 from guildbank.db.models import Account, LedgerEntry, LedgerTransaction
@@ -39,7 +39,8 @@ async def check_integrity(uow: UnitOfWork, *, guild_id: str) -> IntegrityReport:
     sums = (
         select(
             LedgerEntry.account_id,
-            func.sum(LedgerEntry.amount).label("total"),
+            # PostgreSQL sums bigints as numeric (Decimal); report plain integers on both.
+            cast(func.sum(LedgerEntry.amount), BigInteger).label("total"),
             func.max(LedgerEntry.id).label("last_id"),
         )
         .group_by(LedgerEntry.account_id)
@@ -121,7 +122,7 @@ async def check_integrity(uow: UnitOfWork, *, guild_id: str) -> IntegrityReport:
         await session.execute(
             select(
                 LedgerTransaction.id,
-                func.coalesce(func.sum(LedgerEntry.amount), 0),
+                cast(func.coalesce(func.sum(LedgerEntry.amount), 0), BigInteger),
                 func.count(LedgerEntry.id),
             )
             .outerjoin(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)

@@ -241,10 +241,11 @@ async def list_transactions(
         )
     if type is not None:
         query = query.where(LedgerTransaction.type == type)
+    # SQLite compares timestamps as UTC text: bounds in another offset must be converted.
     if start is not None:
-        query = query.where(LedgerTransaction.created_at >= start)
+        query = query.where(LedgerTransaction.created_at >= as_utc(start).astimezone(UTC))
     if end is not None:
-        query = query.where(LedgerTransaction.created_at < end)
+        query = query.where(LedgerTransaction.created_at < as_utc(end).astimezone(UTC))
     order: tuple[Any, ...] = {
         "newest": (LedgerTransaction.created_at.desc(), LedgerTransaction.id.desc()),
         "oldest": (LedgerTransaction.created_at.asc(), LedgerTransaction.id.asc()),

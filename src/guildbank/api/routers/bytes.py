@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from guildbank.api.deps import Caller, GuildId, UserId, api_state, read, require, write
-from guildbank.domain.ids import SNOWFLAKE_PATTERN
+from guildbank.domain.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN
 from guildbank.schemas import (
     AdjustIn,
     AdjustOut,
@@ -35,6 +35,9 @@ from guildbank.services.uow import UnitOfWork
 router = APIRouter(prefix="/guilds/{guild_id}/bytes", tags=["bytes"])
 Writer = Depends(require("write"))
 Admin = Depends(require("admin"))
+# Bounded to 64 bits: larger numbers would overflow the database's BIGINT (a 500, not a 422).
+TransactionId = Annotated[int, Path(ge=1, le=MAX_SNOWFLAKE)]
+Offset = Annotated[int, Query(ge=0, le=MAX_SNOWFLAKE)]
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -114,7 +117,7 @@ async def list_transactions(
     start: datetime | None = None,
     end: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     sort: reports.TransactionSort = "newest",
 ) -> JSONResponse:
     """The transaction log, filtered by member, type and date range, paged and sorted."""
@@ -138,7 +141,7 @@ async def list_transactions(
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionOut)
 async def get_transaction(
-    request: Request, guild_id: GuildId, transaction_id: int, _: Caller
+    request: Request, guild_id: GuildId, transaction_id: TransactionId, _: Caller
 ) -> JSONResponse:
     async def action(uow: UnitOfWork) -> TransactionOut:
         view = await reports.get_transaction(uow, guild_id=guild_id, transaction_id=transaction_id)
@@ -154,7 +157,7 @@ async def get_transaction(
     status_code=201,
 )
 async def reverse_transaction(
-    request: Request, guild_id: GuildId, transaction_id: int, body: ReverseIn
+    request: Request, guild_id: GuildId, transaction_id: TransactionId, body: ReverseIn
 ) -> JSONResponse:
     """Undo a transaction with an opposite one (history is never edited)."""
 
@@ -178,7 +181,7 @@ async def get_history(
     user_id: UserId,
     _: Caller,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> JSONResponse:
     """A member's own transactions, newest first."""
 

@@ -1,0 +1,810 @@
+"""Transfers per second through the HTTP API and the service layer, against pgbench's TPC-B.
+
+Run with ``make bench`` (or ``uv run python bench/transfers.py --help``). Everything happens
+on the local PostgreSQL at 127.0.0.1:5432 (user ``postgres``, trust auth), in databases this
+script creates and drops again:
+
+1. ``pgbench -i`` and a built-in TPC-B run with the same number of clients and duration:
+   the reference, measured on the same server in the same run (once first and once last;
+   the reference is their mean, so drift from other load on the machine shows).
+2. A migrated guildbank database with one guild (rate limit off) and ``--members`` members,
+   each holding enough bytes that no transfer is refused.
+3. The service layer alone: ``--clients`` asyncio tasks in this process, each running
+   ``economy.transfer`` in its own unit of work, as an adapter does.
+4. The real server (``uvicorn`` serving ``guildbank.app.create_app`` through a factory,
+   uvloop and httptools) with 1 and 2 workers, driven by ``--clients`` keep-alive HTTP/1.1
+   connections from a separate process: ``wrk`` with a Lua script when installed
+   (``make bench`` installs it), otherwise a raw-asyncio client.
+5. The ledger integrity check over everything the runs wrote; it must report ``ok``.
+
+Besides throughput and latency, each run reports the CPU time spent per operation by the
+load generator, by the Python process(es) and by the PostgreSQL backends of its database
+(sampled from /proc): on a small machine that is where the ceiling comes from.
+Performance is reported as a ratio against TPC-B measured in the same run, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import uvloop
+from fastapi import FastAPI
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from guildbank.app import create_app
+from guildbank.db.migrate import upgrade
+from guildbank.services import apikeys, economy, integrity
+from guildbank.services.guilds import register_guild, update_config
+from guildbank.services.runtime import build_services
+from guildbank.services.uow import Services, unit_of_work
+from guildbank.settings import Settings
+
+HOST = "127.0.0.1"  # the benchmark never targets anything else
+PG_PORT = 5432
+PG_USER = "postgres"
+GUILD_ID = "900000000000000001"
+FIRST_USER_ID = 100_000_000_000  # member i has user id FIRST_USER_ID + i (a valid snowflake)
+MEMBER_FLOAT = 10**9  # bytes per member: no transfer of at most MAX_AMOUNT is ever refused
+MAX_AMOUNT = 100
+TRANSFER_PATH = f"/api/guilds/{GUILD_ID}/bytes/transactions"
+BENCH_DIR = Path(__file__).resolve().parent
+SERVER_START_TIMEOUT = 30.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class RunResult:
+    """One measured run: operations, time, latencies and CPU seconds by whom."""
+
+    name: str
+    operations: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    failures: int = 0
+    client_cpu: float = 0.0  # the load generator (pgbench, wrk, the Python client)
+    app_cpu: float = 0.0  # the Python process(es) running guildbank
+    db_cpu: float = 0.0  # the PostgreSQL backends connected to the run's database
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def per_second(self) -> float:
+        return self.operations / self.seconds if self.seconds > 0 else 0.0
+
+    def cpu_us(self, seconds: float) -> float:
+        """CPU microseconds per operation."""
+        return seconds / self.operations * 1e6 if self.operations else 0.0
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of already sorted values (0.0 for none)."""
+    if not sorted_values:
+        return 0.0
+    rank = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return sorted_values[rank]
+
+
+def summarise(name: str, latencies: list[float], seconds: float, failures: int = 0) -> RunResult:
+    """A result from per-operation latencies in seconds."""
+    latencies.sort()
+    return RunResult(
+        name,
+        len(latencies),
+        seconds,
+        percentile(latencies, 0.50) * 1000,
+        percentile(latencies, 0.99) * 1000,
+        failures,
+    )
+
+
+# --------------------------------------------------------------------------- CPU accounting
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's finished (waited-for) children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class CpuMeter:
+    """CPU seconds used, while the block runs, by the PostgreSQL backends of one database and
+    by one process tree (e.g. a uvicorn server and its workers).
+
+    /proc is sampled every ``interval`` seconds so that processes ending during the block
+    (pgbench's backends) are counted up to their last sample.
+    """
+
+    def __init__(self, database: str, root_pid: int | None = None, interval: float = 0.5):
+        self.database = database
+        self.root_pid = root_pid
+        self.interval = interval
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._backend: dict[int, bool] = {}
+        self._tree: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _scan(self) -> dict[int, float]:
+        """CPU seconds of every process of interest now."""
+        found: dict[int, float] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_bytes()
+                if pid not in self._backend:
+                    title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                    self._backend[pid] = title.startswith(b"postgres: ") and (
+                        f" {self.database} ".encode() in title
+                    )
+            except OSError:
+                continue
+            fields = stat[stat.rindex(b")") + 2 :].split()
+            parent = int(fields[1])
+            if pid == self.root_pid or parent in self._tree:
+                self._tree.add(pid)
+            if self._backend[pid] or pid in self._tree:
+                found[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return found
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._last.update(self._scan())
+
+    def __enter__(self) -> CpuMeter:
+        self._first = self._scan()
+        self._last = dict(self._first)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(self._scan())
+
+    def _used(self, pids: Callable[[int], bool]) -> float:
+        return sum(cpu - self._first.get(pid, 0.0) for pid, cpu in self._last.items() if pids(pid))
+
+    @property
+    def database_cpu(self) -> float:
+        return self._used(lambda pid: self._backend.get(pid, False))
+
+    @property
+    def tree_cpu(self) -> float:
+        return self._used(lambda pid: pid in self._tree)
+
+
+# --------------------------------------------------------------------------- databases
+
+
+def pg_url(database: str) -> str:
+    return f"postgresql+asyncpg://{PG_USER}@{HOST}:{PG_PORT}/{database}"
+
+
+async def admin_execute(*statements: str) -> list[str]:
+    """Run statements outside a transaction on the ``postgres`` database; first columns back."""
+    engine = create_async_engine(pg_url("postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            results = [await connection.execute(text(s)) for s in statements]
+            return [str(r.scalar()) if r.returns_rows else "" for r in results]
+    finally:
+        await engine.dispose()
+
+
+async def prepare_databases(names: Sequence[str]) -> dict[str, str]:
+    """Create fresh databases; returns the server's version and the settings that matter."""
+    for name in names:
+        await admin_execute(
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+        )
+    settings = (
+        "server_version",
+        "shared_buffers",
+        "synchronous_commit",
+        "fsync",
+        "wal_level",
+        "max_connections",
+        "max_wal_size",
+    )
+    values = await admin_execute(*(f"SHOW {name}" for name in settings))
+    return dict(zip(settings, values, strict=True))
+
+
+async def drop_databases(names: Sequence[str]) -> None:
+    await admin_execute(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names))
+
+
+# --------------------------------------------------------------------------- pgbench
+
+PGBENCH = ["-h", HOST, "-p", str(PG_PORT), "-U", PG_USER]
+
+
+def pgbench_path() -> str:
+    return shutil.which("pgbench") or "/usr/bin/pgbench"
+
+
+def pgbench_init(database: str, scale: int) -> None:
+    subprocess.run(
+        [pgbench_path(), *PGBENCH, "-i", "-q", "-s", str(scale), database],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+def pgbench_tpcb(database: str, *, name: str, clients: int, seconds: int) -> RunResult:
+    """Run pgbench's built-in TPC-B script; latencies come from its per-transaction log."""
+    threads = min(clients, os.cpu_count() or 1)
+    client_before = children_cpu()
+    with (
+        tempfile.TemporaryDirectory(prefix="gb-pgbench-") as logs,
+        CpuMeter(database) as meter,
+    ):
+        command = [pgbench_path(), *PGBENCH, "-c", str(clients), "-j", str(threads)]
+        command += ["-T", str(seconds), "-l", "--log-prefix", str(Path(logs) / "tx"), database]
+        run = subprocess.run(
+            command,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+        )
+        latencies: list[float] = []
+        for log in Path(logs).glob("tx*"):
+            for line in log.read_text().splitlines():
+                columns = line.split()
+                if len(columns) >= 3 and columns[2].isdigit():  # "skipped"/"failed" are not
+                    latencies.append(int(columns[2]) / 1e6)
+    tps = re.search(r"^tps = ([0-9.]+)", run.stdout, re.MULTILINE)
+    if tps is None:
+        msg = f"could not read tps from pgbench:\n{run.stdout}\n{run.stderr}"
+        raise RuntimeError(msg)
+    result = summarise(name, latencies, seconds)
+    # pgbench's own tps excludes connection time; use it rather than count / duration.
+    result.seconds = len(latencies) / float(tps.group(1))
+    result.client_cpu = children_cpu() - client_before
+    result.db_cpu = meter.database_cpu
+    result.notes.append(f"pgbench -c {clients} -j {threads} -T {seconds} (built-in tpcb-like)")
+    return result
+
+
+# --------------------------------------------------------------------------- guildbank set-up
+
+
+def member_ids(members: int) -> list[str]:
+    return [str(FIRST_USER_ID + i) for i in range(1, members + 1)]
+
+
+def bench_settings(database_url: str) -> Settings:
+    # Explicit values win over the environment and any .env file of the checkout.
+    return Settings(database_url=database_url, redis_url="", log_level="WARNING")
+
+
+@contextlib.asynccontextmanager
+async def bench_services(database_url: str) -> AsyncIterator[Services]:
+    """Services as a web process builds them, closed at the end of the block."""
+    services = build_services(bench_settings(database_url))
+    try:
+        yield services
+    finally:
+        await services.bus.close()
+        await services.engine.dispose()
+
+
+async def prepare_guild(services: Services, members: list[str], concurrency: int) -> str:
+    """Register the guild (rate limit off), fund every member; returns a new API key."""
+    async with unit_of_work(services) as uow:
+        await register_guild(uow, guild_id=GUILD_ID, name="bench")
+        await update_config(uow, guild_id=GUILD_ID, changes={"rate_limit_per_minute": 0})
+        _, token = await apikeys.create_api_key(uow, name="bench", scopes=("read", "write"))
+        await uow.commit()
+
+    queue = list(members)
+
+    async def fund() -> None:
+        while queue:
+            user_id = queue.pop()
+            async with unit_of_work(services) as uow:
+                await economy.adjust_balance(
+                    uow,
+                    guild_id=GUILD_ID,
+                    user_id=user_id,
+                    action="add",
+                    amount=MEMBER_FLOAT,
+                    reason="bench float",
+                    actor_id=None,
+                )
+                await uow.commit()
+
+    await asyncio.gather(*(fund() for _ in range(concurrency)))
+    return token
+
+
+class RoundTripCounter:
+    """Counts what the engine sends: statements plus BEGIN/COMMIT/ROLLBACK (one trip each)."""
+
+    def __init__(self, services: Services) -> None:
+        self.statements = 0
+        self.transaction_control = 0
+        engine = services.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", self._statement)
+        for name in ("begin", "commit", "rollback"):
+            event.listen(engine, name, self._control)
+
+    def _statement(self, *_: Any) -> None:
+        self.statements += 1
+
+    def _control(self, *_: Any) -> None:
+        self.transaction_control += 1
+
+    def reset(self) -> None:
+        self.statements = self.transaction_control = 0
+
+
+async def service_layer_run(
+    services: Services, database: str, members: list[str], *, clients: int, seconds: int, seed: int
+) -> RunResult:
+    """``clients`` tasks, each transferring in its own unit of work until time is up."""
+    counter = RoundTripCounter(services)
+    latencies: list[float] = []
+
+    async def client(rng: random.Random, deadline: float) -> None:
+        while (started := time.perf_counter()) < deadline:
+            giver, receiver = rng.sample(members, 2)
+            async with unit_of_work(services) as uow:
+                await economy.transfer(
+                    uow,
+                    guild_id=GUILD_ID,
+                    giver_id=giver,
+                    receiver_id=receiver,
+                    amount=rng.randint(1, MAX_AMOUNT),
+                )
+                await uow.commit()
+            latencies.append(time.perf_counter() - started)
+
+    # A short warm-up fills the pool, the prepared-statement and id caches.
+    warm = time.perf_counter() + min(3.0, seconds / 5)
+    await asyncio.gather(*(client(random.Random(seed - i), warm) for i in range(clients)))
+    latencies.clear()
+    counter.reset()
+
+    cpu_before = time.process_time()
+    with CpuMeter(database) as meter:
+        started = time.perf_counter()
+        deadline = started + seconds
+        await asyncio.gather(*(client(random.Random(seed + i), deadline) for i in range(clients)))
+        elapsed = time.perf_counter() - started
+    result = summarise("service layer (economy.transfer)", latencies, elapsed)
+    result.app_cpu = time.process_time() - cpu_before
+    result.db_cpu = meter.database_cpu
+    per = max(1, result.operations)
+    result.notes.append(
+        f"{clients} asyncio tasks in one process (uvloop); "
+        f"{(counter.statements + counter.transaction_control) / per:.2f} round trips per "
+        f"transfer ({counter.statements / per:.2f} statements + BEGIN/COMMIT)"
+    )
+    return result
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def server_app() -> FastAPI:
+    """The uvicorn factory: the real app, configured from GUILDBANK_* variables."""
+    return create_app(Settings())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def http_status(port: int, path: str) -> int | None:
+    try:
+        with socket.create_connection((HOST, port), timeout=2) as sock:
+            sock.sendall(
+                f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode()
+            )
+            head = sock.recv(64)
+    except OSError:
+        return None
+    return int(head[9:12]) if head.startswith(b"HTTP/1.1 ") else None
+
+
+@contextlib.contextmanager
+def running_server(database_url: str, workers: int) -> Iterator[tuple[int, int]]:
+    """Start ``uvicorn`` with the real app on a free local port; yields (port, pid)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "GUILDBANK_DATABASE_URL": database_url,
+        "GUILDBANK_REDIS_URL": "",
+        "GUILDBANK_LOG_LEVEL": "WARNING",
+        "GUILDBANK_ENV": "development",
+    }
+    command = [sys.executable, "-m", "uvicorn", "transfers:server_app", "--factory"]
+    command += ["--app-dir", str(BENCH_DIR), "--host", HOST, "--port", str(port)]
+    command += ["--workers", str(workers), "--loop", "uvloop", "--http", "httptools"]
+    command += ["--no-access-log", "--log-level", "warning"]
+    with tempfile.TemporaryDirectory(prefix="gb-server-") as cwd:  # no stray .env is read
+        server = subprocess.Popen(command, env=env, cwd=cwd)
+        try:
+            deadline = time.monotonic() + SERVER_START_TIMEOUT
+            while http_status(port, "/health") != 200:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    msg = f"the server did not start (exit code {server.poll()})"
+                    raise RuntimeError(msg)
+                time.sleep(0.1)
+            yield port, server.pid
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+# --------------------------------------------------------------------------- load generators
+
+WRK_SCRIPT = """
+local first, members, max_amount = {first}, {members}, {max_amount}
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+
+function init(args)
+  math.randomseed({seed})
+end
+
+function request()
+  local giver = math.random(members)
+  local receiver = math.random(members - 1)
+  if receiver >= giver then receiver = receiver + 1 end
+  local body = string.format('{{"giver_id":"%d","receiver_id":"%d","amount":%d}}',
+    first + giver, first + receiver, math.random(max_amount))
+  return wrk.format(nil, "{path}", nil, body)
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("GB_RESULT %d %d %d %d %d %d %d %d %d\\n",
+    summary.requests, summary.duration, summary.errors.status, summary.errors.connect,
+    summary.errors.read, summary.errors.write, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def wrk_run(
+    port: int, token: str, members: int, *, clients: int, seconds: int, seed: int
+) -> RunResult:
+    """Drive the server with ``wrk`` (C, one thread, keep-alive connections)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="gb-wrk-") as script:
+        script.write(
+            WRK_SCRIPT.format(
+                first=FIRST_USER_ID,
+                members=members,
+                max_amount=MAX_AMOUNT,
+                token=token,
+                seed=seed,
+                path=TRANSFER_PATH,
+            )
+        )
+        script.flush()
+        command = ["wrk", "-t", "1", "-c", str(clients), "-d", f"{seconds}s", "--timeout", "10s"]
+        command += ["-s", script.name, f"http://{HOST}:{port}/"]
+        run = subprocess.run(
+            command,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+        )
+    line = next((x for x in run.stdout.splitlines() if x.startswith("GB_RESULT ")), None)
+    if line is None:
+        msg = f"wrk printed no result:\n{run.stdout}\n{run.stderr}"
+        raise RuntimeError(msg)
+    requests, duration_us, status, *errors, p50_us, p99_us = (int(x) for x in line.split()[1:])
+    return RunResult(
+        "",
+        requests - status,
+        duration_us / 1e6,
+        p50_us / 1000,
+        p99_us / 1000,
+        failures=status + sum(errors),
+    )
+
+
+def _python_load(
+    port: int, token: str, members: int, clients: int, seconds: int, seed: int
+) -> tuple[list[float], dict[int, int], float]:
+    """The raw-asyncio HTTP/1.1 load generator (runs in its own process)."""
+    return uvloop.run(_python_load_async(port, token, members, clients, seconds, seed))
+
+
+async def _python_load_async(
+    port: int, token: str, members: int, clients: int, seconds: int, seed: int
+) -> tuple[list[float], dict[int, int], float]:
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    head = (
+        f"POST {TRANSFER_PATH} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+        f"Content-Type: application/json\r\nAuthorization: Bearer {token}\r\n"
+    ).encode()
+
+    async def client(rng: random.Random, deadline: float) -> None:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        try:
+            while (started := time.perf_counter()) < deadline:
+                giver = rng.randint(1, members)
+                receiver = rng.randint(1, members - 1)
+                receiver += receiver >= giver
+                body = (
+                    f'{{"giver_id":"{FIRST_USER_ID + giver}","receiver_id":'
+                    f'"{FIRST_USER_ID + receiver}","amount":{rng.randint(1, MAX_AMOUNT)}}}'
+                ).encode()
+                writer.write(b"%sContent-Length: %d\r\n\r\n%s" % (head, len(body), body))
+                response = await reader.readuntil(b"\r\n\r\n")
+                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", response)
+                await reader.readexactly(int(length.group(1)) if length else 0)
+                latencies.append(time.perf_counter() - started)
+                statuses[int(response[9:12])] += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(*(client(random.Random(seed + i), deadline) for i in range(clients)))
+    return latencies, dict(statuses), time.perf_counter() - started
+
+
+def python_run(
+    port: int, token: str, members: int, *, clients: int, seconds: int, seed: int
+) -> RunResult:
+    """Drive the server from a separate Python process with raw keep-alive HTTP/1.1."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        latencies, statuses, elapsed = pool.submit(
+            _python_load, port, token, members, clients, seconds, seed
+        ).result(timeout=seconds + 60)
+    ok = statuses.get(200, 0)
+    result = summarise("", latencies, elapsed, failures=sum(statuses.values()) - ok)
+    result.operations = ok
+    return result
+
+
+def api_run(
+    database: str,
+    token: str,
+    members: int,
+    *,
+    workers: int,
+    clients: int,
+    seconds: int,
+    load: str,
+    seed: int,
+) -> RunResult:
+    """Start the server, warm it up, then measure transfers over HTTP."""
+    drive = wrk_run if load == "wrk" else python_run
+    with running_server(pg_url(database), workers) as (port, pid):
+        warm = max(1, min(3, seconds // 5))
+        drive(port, token, members, clients=clients, seconds=warm, seed=-seed)
+        client_before = children_cpu()
+        with CpuMeter(database, root_pid=pid) as meter:
+            result = drive(port, token, members, clients=clients, seconds=seconds, seed=seed)
+        result.client_cpu = children_cpu() - client_before
+        result.app_cpu = meter.tree_cpu
+        result.db_cpu = meter.database_cpu
+    result.name = f"HTTP API, {workers} worker{'s' if workers > 1 else ''}"
+    result.notes.append(f"uvicorn --workers {workers} (uvloop, httptools); load from {load}")
+    return result
+
+
+# --------------------------------------------------------------------------- report
+
+
+def machine_facts(pg: dict[str, str]) -> list[str]:
+    model = platform.processor() or "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    settings = ", ".join(f"{k}={v}" for k, v in pg.items() if k != "server_version")
+    return [
+        f"machine: {os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}",
+        f"PostgreSQL {pg['server_version']} on {HOST}:{PG_PORT}: {settings}",
+    ]
+
+
+def print_table(reference: float, runs: list[RunResult]) -> None:
+    header = (
+        f"{'run':<34} {'per s':>7} {'x TPC-B':>7} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6}"
+        f" | {'CPU us/op: client':>17} {'python':>7} {'pg':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for run in runs:
+        print(
+            f"{run.name:<34} {run.per_second:>7.0f} {run.per_second / reference:>7.2f} "
+            f"{run.p50_ms:>7.2f} {run.p99_ms:>7.2f} {run.failures:>6}"
+            f" | {run.cpu_us(run.client_cpu):>17.0f} {run.cpu_us(run.app_cpu):>7.0f}"
+            f" {run.cpu_us(run.db_cpu):>6.0f}"
+        )
+    print()
+    for run in runs:
+        for note in run.notes:
+            print(f"  {run.name}: {note}")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
+    parser.add_argument("--seconds", type=int, default=15, help="duration of each measured run")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
+    parser.add_argument("--members", type=int, default=1000, help="members of the bench guild")
+    parser.add_argument("--scale", type=int, default=16, help="pgbench scale factor")
+    parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to try")
+    parser.add_argument(
+        "--load",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="HTTP load generator (auto: wrk when installed)",
+    )
+    parser.add_argument("--skip-api", action="store_true", help="service layer only")
+    parser.add_argument("--seed", type=int, default=20261122)
+    args = parser.parse_args(argv)
+    if args.members < 2 or args.clients < 1 or args.seconds < 1:
+        parser.error("need at least 2 members, 1 client and 1 second")
+    if args.load == "auto":
+        args.load = "wrk" if shutil.which("wrk") else "python"
+    return args
+
+
+async def guildbank_phase(database: str, args: argparse.Namespace) -> tuple[str, RunResult]:
+    """Fund the guild, then measure the service layer; returns the API key and the result."""
+    members = member_ids(args.members)
+    async with bench_services(pg_url(database)) as services:
+        token = await prepare_guild(services, members, args.clients)
+        result = await service_layer_run(
+            services,
+            database,
+            members,
+            clients=args.clients,
+            seconds=args.seconds,
+            seed=args.seed,
+        )
+    return token, result
+
+
+async def check_ledger(database: str) -> integrity.IntegrityReport:
+    async with (
+        bench_services(pg_url(database)) as services,
+        unit_of_work(services, read_only=True) as uow,
+    ):
+        return await integrity.check_integrity(uow, guild_id=GUILD_ID)
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    load_before = os.getloadavg()[0]
+    reference_db, guildbank_db = (
+        f"guildbank_bench_pgbench_{os.getpid()}",
+        f"guildbank_bench_{os.getpid()}",
+    )
+    facts = uvloop.run(prepare_databases([reference_db, guildbank_db]))
+    try:
+        say(f"TPC-B: pgbench -i -s {args.scale}, then {args.clients} clients for {args.seconds} s")
+        pgbench_init(reference_db, args.scale)
+        tpcb = [
+            pgbench_tpcb(
+                reference_db,
+                name="pgbench TPC-B (first)",
+                clients=args.clients,
+                seconds=args.seconds,
+            )
+        ]
+        say(f"service layer: {args.members} members, {args.clients} tasks, {args.seconds} s")
+        upgrade(pg_url(guildbank_db))
+        token, service = uvloop.run(guildbank_phase(guildbank_db, args))
+        runs = [service]
+        for workers in [] if args.skip_api else [int(w) for w in args.workers.split(",")]:
+            say(
+                f"HTTP API: {workers} worker(s), {args.clients} {args.load} clients, "
+                f"{args.seconds} s"
+            )
+            runs.append(
+                api_run(
+                    guildbank_db,
+                    token,
+                    args.members,
+                    workers=workers,
+                    clients=args.clients,
+                    seconds=args.seconds,
+                    load=args.load,
+                    seed=args.seed + workers,
+                )
+            )
+        say(f"TPC-B again, {args.seconds} s")
+        tpcb.append(
+            pgbench_tpcb(
+                reference_db,
+                name="pgbench TPC-B (last)",
+                clients=args.clients,
+                seconds=args.seconds,
+            )
+        )
+        report = uvloop.run(check_ledger(guildbank_db))
+    finally:
+        uvloop.run(drop_databases([reference_db, guildbank_db]))
+
+    reference = sum(r.per_second for r in tpcb) / len(tpcb)
+    print()
+    for line in machine_facts(facts):
+        print(line)
+    print(
+        f"load average before the bench: {load_before:.2f}"
+        + (" (other work was running: expect noise)" if load_before > 0.5 else "")
+    )
+    print(f"reference: mean TPC-B tps of the first and last run = {reference:.0f}")
+    print()
+    print_table(reference, [tpcb[0], *runs, tpcb[1]])
+    print()
+    best_api = max((r.per_second for r in runs[1:]), default=0.0)
+    if best_api:
+        print(
+            f"target: HTTP API >= 0.50 x TPC-B; best {best_api / reference:.2f} x "
+            f"({best_api:.0f} transfers/s vs {reference:.0f} tps)"
+        )
+    print(
+        f"ledger integrity: {'ok' if report.ok else 'PROBLEMS'} "
+        f"({report.accounts} accounts, {report.transactions} transactions, "
+        f"guild total {report.total})"
+    )
+    for problem in report.problems[:10]:
+        print(f"  {problem['code']}: {problem['detail']}")
+    print(f"bench took {time.monotonic() - started:.0f} s")
+    failed = sum(r.failures for r in runs)
+    return 0 if report.ok and failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""What the dashboard asks Discord: names, avatars, roles and channels (bot token), and the
+OAuth2 code flow with a user's guild permissions (user token).
+
+Nothing Discord stores is copied into our database: lookups go to Discord's REST API and are
+kept in a short per-process cache. Without a bot token, or when Discord fails, lookups answer
+empty and the pages show ids instead of names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+
+__all__ = [
+    "ADMINISTRATOR",
+    "MANAGE_GUILD",
+    "DiscordDirectory",
+    "DiscordMember",
+    "DiscordOAuth",
+    "DiscordRole",
+    "OAuthFailed",
+    "OAuthIdentity",
+    "manageable_guilds",
+]
+
+log = structlog.get_logger(__name__)
+
+ADMINISTRATOR = 1 << 3
+MANAGE_GUILD = 1 << 5
+MEMBER_LIST_LIMIT = 1000
+CONCURRENT_LOOKUPS = 8
+CDN = "https://cdn.discordapp.com"
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordMember:
+    user_id: str
+    name: str
+    avatar_url: str | None
+    role_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordRole:
+    id: str
+    name: str
+    color: int
+    position: int
+
+
+def _member_from(payload: dict[str, Any]) -> DiscordMember:
+    user = payload.get("user", payload)
+    user_id = str(user["id"])
+    avatar = user.get("avatar")
+    return DiscordMember(
+        user_id=user_id,
+        name=payload.get("nick") or user.get("global_name") or user.get("username") or user_id,
+        avatar_url=f"{CDN}/avatars/{user_id}/{avatar}.png?size=64" if avatar else None,
+        role_ids=tuple(str(r) for r in payload.get("roles", ())),
+    )
+
+
+class _Cache:
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._items: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any) -> tuple[bool, Any]:
+        item = self._items.get(key)
+        if item is None or item[0] < time.monotonic():
+            return False, None
+        return True, item[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        self._items[key] = (time.monotonic() + self.ttl, value)
+
+
+class DiscordDirectory:
+    """Bot-token lookups with a short cache; every failure degrades to "unknown"."""
+
+    def __init__(self, http: Callable[[], httpx.AsyncClient], bot_token: str, ttl: float) -> None:
+        self._http = http
+        self._headers = {"Authorization": f"Bot {bot_token}"}
+        self._cache = _Cache(ttl)
+        self.enabled = bool(bot_token)
+
+    async def _get(self, path: str, **params: Any) -> Any:
+        """GET a bot endpoint; None when disabled or Discord fails (logged)."""
+        if not self.enabled:
+            return None
+        found, value = self._cache.get((path, tuple(sorted(params.items()))))
+        if found:
+            return value
+        try:
+            response = await self._http().get(path, params=params, headers=self._headers)
+            value = response.json() if response.status_code == 200 else None
+            if value is None:
+                log.info("discord lookup refused", path=path, status=response.status_code)
+        except (httpx.HTTPError, ValueError) as error:
+            log.warning("discord lookup failed", path=path, error=repr(error))
+            value = None
+        self._cache.put((path, tuple(sorted(params.items()))), value)
+        return value
+
+    async def guild_name(self, guild_id: str) -> str | None:
+        guild = await self._get(f"/guilds/{guild_id}")
+        return str(guild["name"]) if isinstance(guild, dict) and "name" in guild else None
+
+    async def roles(self, guild_id: str) -> dict[str, DiscordRole]:
+        """The guild's roles by id, highest first (without @everyone)."""
+        roles = await self._get(f"/guilds/{guild_id}/roles")
+        if not isinstance(roles, list):
+            return {}
+        found = [
+            DiscordRole(str(r["id"]), str(r["name"]), int(r.get("color", 0)), int(r["position"]))
+            for r in roles
+            if str(r["id"]) != guild_id
+        ]
+        return {r.id: r for r in sorted(found, key=lambda r: -r.position)}
+
+    async def channels(self, guild_id: str) -> dict[str, str]:
+        channels = await self._get(f"/guilds/{guild_id}/channels")
+        if not isinstance(channels, list):
+            return {}
+        return {str(c["id"]): str(c.get("name") or c["id"]) for c in channels}
+
+    async def _member_list(self, guild_id: str) -> dict[str, DiscordMember]:
+        listed = await self._get(f"/guilds/{guild_id}/members", limit=MEMBER_LIST_LIMIT)
+        if not isinstance(listed, list):
+            return {}
+        return {m.user_id: m for m in (_member_from(p) for p in listed)}
+
+    async def members(self, guild_id: str, user_ids: list[str]) -> dict[str, DiscordMember]:
+        """Names and avatars of these members (missing ones are simply absent)."""
+        if not self.enabled or not user_ids:
+            return {}
+        listed = await self._member_list(guild_id)
+        found = {u: listed[u] for u in user_ids if u in listed}
+        missing = [u for u in dict.fromkeys(user_ids) if u not in listed]
+        gate = asyncio.Semaphore(CONCURRENT_LOOKUPS)
+
+        async def one(user_id: str) -> None:
+            async with gate:
+                payload = await self._get(f"/guilds/{guild_id}/members/{user_id}")
+            if isinstance(payload, dict) and "user" in payload:
+                found[user_id] = _member_from(payload)
+
+        await asyncio.gather(*(one(u) for u in missing))
+        return found
+
+    async def search(self, guild_id: str, query: str, limit: int = 100) -> list[str] | None:
+        """User ids whose name starts with ``query``; None when Discord cannot be asked."""
+        found = await self._get(f"/guilds/{guild_id}/members/search", query=query, limit=limit)
+        if not isinstance(found, list):
+            return None
+        return [_member_from(p).user_id for p in found]
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthIdentity:
+    user_id: str
+    username: str
+    avatar_url: str | None
+    access_token: str
+
+
+class OAuthFailed(Exception):
+    """Discord refused the code, the token or the guild list (or could not be reached)."""
+
+
+def manageable_guilds(guilds: list[dict[str, Any]]) -> dict[str, str]:
+    """Guilds the user owns or holds Administrator / Manage Server in: {id: name}."""
+    allowed: dict[str, str] = {}
+    for guild in guilds:
+        permissions = int(guild.get("permissions", 0))
+        if guild.get("owner") or permissions & (ADMINISTRATOR | MANAGE_GUILD):
+            allowed[str(guild["id"])] = str(guild.get("name", guild["id"]))
+    return allowed
+
+
+class DiscordOAuth:
+    """The authorization-code flow against ``GUILDBANK_DISCORD_API_URL``'s OAuth2 endpoints."""
+
+    SCOPES = "identify guilds"
+
+    def __init__(
+        self,
+        http: Callable[[], httpx.AsyncClient],
+        api_url: str,
+        client_id: str,
+        client_secret: str,
+    ) -> None:
+        self._http = http
+        self.api_url = api_url.rstrip("/")
+        self.client_id = client_id
+        self._secret = client_secret
+        self.enabled = bool(client_id and client_secret)
+
+    def authorize_url(self, *, redirect_uri: str, state: str) -> str:
+        query = httpx.QueryParams(
+            client_id=self.client_id,
+            response_type="code",
+            scope=self.SCOPES,
+            redirect_uri=redirect_uri,
+            state=state,
+            prompt="none",
+        )
+        return f"{self.api_url}/oauth2/authorize?{query}"
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._http().request(method, f"{self.api_url}{path}", **kwargs)
+        except httpx.HTTPError as error:
+            raise OAuthFailed(f"Discord could not be reached: {error!r}") from error
+        if response.status_code != 200:
+            raise OAuthFailed(f"Discord answered {response.status_code} to {path}")
+        return response.json()
+
+    async def exchange(self, *, code: str, redirect_uri: str) -> OAuthIdentity:
+        """Trade the code for a token and read who logged in."""
+        token = await self._call(
+            "POST",
+            "/oauth2/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "client_id": self.client_id,
+                "client_secret": self._secret,
+            },
+        )
+        access_token = str(token["access_token"])
+        me = await self._call(
+            "GET", "/users/@me", headers={"Authorization": f"Bearer {access_token}"}
+        )
+        member = _member_from(me)
+        return OAuthIdentity(member.user_id, member.name, member.avatar_url, access_token)
+
+    async def guilds(self, access_token: str) -> dict[str, str]:
+        """The user's manageable guilds, read from Discord now (no cache here)."""
+        listed = await self._call(
+            "GET", "/users/@me/guilds", headers={"Authorization": f"Bearer {access_token}"}
+        )
+        if not isinstance(listed, list):
+            raise OAuthFailed("Discord's guild list was not a list")
+        return manageable_guilds(listed)

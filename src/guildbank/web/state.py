@@ -1,0 +1,172 @@
+"""What the dashboard keeps per process, and who may see which server.
+
+Access is decided on every request: the local admin sees every registered server; a Discord
+user sees the servers they own or hold Administrator / Manage Server in, re-read from Discord
+with their OAuth token when the last check is older than ``dashboard_access_cache_seconds``.
+When Discord cannot be asked, the last verified list is trusted for a short grace period and
+then access is refused (fail closed).
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass
+
+import httpx
+import structlog
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from starlette.requests import Request
+
+from guildbank.services.uow import Services
+from guildbank.settings import Settings
+from guildbank.web.discord import DiscordDirectory, DiscordOAuth, OAuthFailed
+from guildbank.web.sessions import (
+    COOKIE,
+    MemorySessionStore,
+    RedisSessionStore,
+    Session,
+    SessionCodec,
+    SessionStore,
+)
+
+__all__ = ["Access", "AccessUnavailable", "DashboardState", "SessionEnded"]
+
+log = structlog.get_logger(__name__)
+
+ACCESS_GRACE_SECONDS = 300.0
+DISCORD_TIMEOUT_SECONDS = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """The servers a session may see: every one (local admin) or these ids with their names."""
+
+    every_guild: bool
+    guilds: dict[str, str]
+
+    def allows(self, guild_id: str) -> bool:
+        return self.every_guild or guild_id in self.guilds
+
+    @property
+    def guild_ids(self) -> frozenset[str] | None:
+        return None if self.every_guild else frozenset(self.guilds)
+
+
+class AccessUnavailable(Exception):
+    """Discord could not confirm the user's permissions and the last check is too old."""
+
+
+class SessionEnded(Exception):
+    """Discord no longer accepts the user's token: the session is over."""
+
+
+class DashboardState:
+    """Settings, services, sessions and Discord clients of the dashboard in one process."""
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        self.settings = settings
+        self.services = services
+        self.codec = SessionCodec(settings.secret_key.get_secret_value())
+        self.sessions: SessionStore = (
+            RedisSessionStore(settings.redis_url) if settings.redis_url else MemorySessionStore()
+        )
+        self.session_seconds = settings.dashboard_session_hours * 3600
+        self.secure_cookies = settings.env == "production"
+        self._http_client: httpx.AsyncClient | None = None
+        self.directory = DiscordDirectory(
+            self.http, settings.discord_token.get_secret_value(), settings.discord_cache_seconds
+        )
+        self.oauth = DiscordOAuth(
+            self.http,
+            settings.discord_api_url,
+            settings.discord_client_id,
+            settings.discord_client_secret.get_secret_value(),
+        )
+        self._hasher = PasswordHasher()
+        password = settings.admin_password.get_secret_value()
+        # Hashed once at start; the plain password is never compared or kept here.
+        self._admin_hash = (
+            self._hasher.hash(password) if settings.admin_username and password else None
+        )
+        self._decoy_hash: str | None = None
+        self.login_limit = RateLimitItemPerMinute(max(1, settings.login_attempts_per_minute))
+        self._limiter: MovingWindowRateLimiter | None = None
+
+    @property
+    def local_login_enabled(self) -> bool:
+        return self._admin_hash is not None
+
+    @property
+    def limiter(self) -> MovingWindowRateLimiter:
+        """Created on first use: the in-memory storage needs a running event loop."""
+        if self._limiter is None:
+            storage: Storage = (
+                RedisStorage(f"async+{self.settings.redis_url}")
+                if self.settings.redis_url
+                else MemoryStorage()
+            )
+            self._limiter = MovingWindowRateLimiter(storage)
+        return self._limiter
+
+    def http(self) -> httpx.AsyncClient:
+        """The client for Discord's REST API, opened on first use (closed by ``close``)."""
+        if self._http_client is None:
+            self._http_client = httpx.AsyncClient(
+                base_url=self.settings.discord_api_url, timeout=DISCORD_TIMEOUT_SECONDS
+            )
+        return self._http_client
+
+    async def close(self) -> None:
+        if self._http_client is not None:
+            await self._http_client.aclose()
+            self._http_client = None
+        await self.sessions.close()
+
+    # -- authentication -----------------------------------------------------------------------
+
+    def verify_local_admin(self, username: str, password: str) -> bool:
+        """Check against the argon2 hash; an unknown username costs the same time."""
+        expected = self.settings.admin_username
+        name_ok = bool(expected) and hmac.compare_digest(username.encode(), expected.encode())
+        if self._decoy_hash is None:
+            self._decoy_hash = self._hasher.hash("decoy: unknown usernames cost the same time")
+        target = self._admin_hash if name_ok and self._admin_hash else self._decoy_hash
+        try:
+            self._hasher.verify(target, password)
+        except VerificationError:
+            return False
+        return name_ok and target is self._admin_hash
+
+    async def session_of(self, request: Request) -> Session | None:
+        """The live session named by the request's signed cookie, if any."""
+        session_id = self.codec.unsign(request.cookies.get(COOKIE), "session", self.session_seconds)
+        if session_id is None:
+            return None
+        return await self.sessions.get(session_id)
+
+    async def access_for(self, session: Session) -> Access:
+        """The servers this session may act on, verified with Discord when the check is stale."""
+        if session.kind == "local":
+            return Access(every_guild=True, guilds={})
+        age = time.time() - session.guilds_checked_at
+        if age < self.settings.dashboard_access_cache_seconds:
+            return Access(every_guild=False, guilds=dict(session.guilds))
+        assert session.access_token is not None
+        try:
+            guilds = await self.oauth.guilds(session.access_token)
+        except OAuthFailed as error:
+            if "answered 401" in str(error):
+                await self.sessions.delete(session.id)
+                raise SessionEnded(str(error)) from error
+            log.warning("could not re-check dashboard permissions", error=str(error))
+            if age < ACCESS_GRACE_SECONDS:
+                return Access(every_guild=False, guilds=dict(session.guilds))
+            raise AccessUnavailable(str(error)) from error
+        session.guilds, session.guilds_checked_at = guilds, time.time()
+        await self.sessions.save(session)
+        return Access(every_guild=False, guilds=guilds)

@@ -1,0 +1,147 @@
+"""Daily claims under real concurrency: one member claiming many times at once is paid once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+
+import httpx
+import pytest
+
+from guildbank.domain.errors import AlreadyClaimed
+from guildbank.services import economy
+from guildbank.services.uow import Services, unit_of_work
+from tests.concurrency.conftest import (
+    Level,
+    PoolWatch,
+    assert_integrity,
+    ledger_state,
+    run_clients,
+)
+from tests.conftest import FakeClock
+from tests.factories import fund, member, open_account
+
+
+def daily_url(guild_id: str, user_id: str) -> str:
+    return f"/api/guilds/{guild_id}/bytes/daily/{user_id}"
+
+
+async def claim(api: httpx.AsyncClient, guild_id: str, user_id: str) -> tuple[int, object]:
+    response = await api.post(daily_url(guild_id, user_id))
+    body = response.json()
+    return response.status_code, body.get("code") if response.status_code != 200 else body
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["existing", "first-appearance"])
+async def test_concurrent_claims_through_the_api_pay_once(
+    services: Services,
+    guild: str,
+    api: httpx.AsyncClient,
+    clock: FakeClock,
+    level: Level,
+    known: bool,
+) -> None:
+    user = member(1)
+    if known:
+        await open_account(services, guild, user)
+
+    for day, streak in ((1, 1), (2, 2)):
+        outcomes = await run_clients(
+            level.claims, range(level.claims), lambda _: claim(api, guild, user)
+        )
+        paid = [body for status, body in outcomes if status == 200]
+        assert len(paid) == 1, Counter(status for status, _ in outcomes)
+        assert Counter(outcomes[i] for i in range(len(outcomes)) if outcomes[i][0] != 200) == (
+            Counter({(409, "already_claimed"): level.claims - 1})
+        )
+        assert isinstance(paid[0], dict)
+        assert paid[0]["streak_count"] == streak
+        assert paid[0]["balance"] == 100 + 10 * day
+        state = await ledger_state(services, guild)
+        assert state.tx_counts["daily"] == day
+        assert state.tx_counts["starting_balance"] == 1
+        assert state.balances[user] == 100 + 10 * day
+        assert state.received[user] == 10 * day
+        clock.advance(days=1)
+    await assert_integrity(api, guild)
+
+
+async def test_claims_racing_on_held_connections_pay_once(
+    services: Services, guild: str, api: httpx.AsyncClient, level: Level, pool_watch: PoolWatch
+) -> None:
+    """Every claimant holds its own connection (and transaction) before any of them claims.
+
+    On SQLite a write transaction takes the database lock as it begins, so there the
+    claimants only start together; on PostgreSQL all of them are open at once.
+    """
+    user = member(1)
+    await open_account(services, guild, user)
+    held = services.dialect == "postgresql"
+    barrier = asyncio.Barrier(level.claims)
+
+    async def claimant() -> bool:
+        if not held:
+            await barrier.wait()
+        async with unit_of_work(services) as uow:
+            if held:
+                await uow.session.connection()
+                await barrier.wait()
+            try:
+                await economy.claim_daily(uow, guild_id=guild, user_id=user)
+            except AlreadyClaimed:
+                return False
+            await uow.commit()
+            return True
+
+    results = await asyncio.gather(*(claimant() for _ in range(level.claims)))
+
+    assert results.count(True) == 1
+    if held:
+        assert pool_watch.peak >= level.claims
+    state = await ledger_state(services, guild)
+    assert state.tx_counts["daily"] == 1
+    assert state.balances[user] == 110
+    await assert_integrity(api, guild)
+
+
+async def test_everyone_claims_while_transfers_run(
+    services: Services, guild: str, api: httpx.AsyncClient, level: Level
+) -> None:
+    """Dailies (the mint, then the member) interleaved with transfers (two member rows)."""
+    rng = random.Random(7)
+    members = [member(n) for n in range(1, 21)]
+    for user in members:
+        await open_account(services, guild, user)
+        await fund(services, guild, user, 50)
+    jobs: list[tuple[str, str, int]] = [(user, "", 0) for user in members for _ in range(2)]
+    for _ in range(level.clients * 4):
+        giver, receiver = rng.sample(members, 2)
+        jobs.append((giver, receiver, rng.randint(1, 60)))
+    rng.shuffle(jobs)
+
+    async def act(job: tuple[str, str, int]) -> tuple[str, int, object]:
+        giver, receiver, amount = job
+        if not receiver:
+            status, _ = await claim(api, guild, giver)
+            return "daily", status, None
+        response = await api.post(
+            f"/api/guilds/{guild}/bytes/transactions",
+            json={"giver_id": giver, "receiver_id": receiver, "amount": amount},
+        )
+        return "transfer", response.status_code, response.json().get("code")
+
+    outcomes = await run_clients(level.clients, jobs, act)
+
+    tally = Counter((kind, status) for kind, status, _ in outcomes)
+    assert tally[("daily", 200)] == len(members)
+    assert tally[("daily", 409)] == len(members)
+    transfers_ok = tally[("transfer", 200)]
+    refused = [code for kind, status, code in outcomes if kind == "transfer" and status != 200]
+    assert set(refused) <= {"insufficient_balance"}
+    state = await ledger_state(services, guild)
+    assert state.tx_counts["daily"] == len(members)
+    assert state.tx_counts.get("transfer", 0) == transfers_ok
+    assert sum(state.balances[user] for user in members) == len(members) * 60
+    assert all(state.balances[user] >= 0 for user in members)
+    await assert_integrity(api, guild)
