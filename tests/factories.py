@@ -121,9 +121,7 @@ async def db_snapshot(services: Services) -> DbSnapshot:
             )
         ).all()
         columns = [c for c in GuildSettings.__table__.c if c.name != "updated_at"]
-        settings = (
-            await session.execute(select(*columns).order_by(GuildSettings.guild_id))
-        ).all()
+        settings = (await session.execute(select(*columns).order_by(GuildSettings.guild_id))).all()
         return DbSnapshot(
             transactions,
             entries,
@@ -172,7 +170,6 @@ async def send(
 async def balance_view(services: Services, guild_id: str, user_id: str) -> reports.BalanceView:
     async with unit_of_work(services, read_only=True) as uow:
         return await reports.get_balance(uow, guild_id=guild_id, user_id=user_id)
-
 
 
 @dataclass(frozen=True, slots=True)

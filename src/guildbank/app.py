@@ -1,4 +1,5 @@
-"""The web process: REST API under /api, health, metrics and the landing page.
+"""The web process: REST API under /api, the admin dashboard under /admin, the live event
+stream, health, metrics and the landing page.
 
 ``create_app`` takes already-built services (tests, the all-in-one ``run``) or builds them
 from settings in its lifespan.
@@ -6,6 +7,8 @@ from settings in its lifespan.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,13 +20,16 @@ from starlette.responses import Response
 from guildbank.api.errors import install_error_handlers
 from guildbank.api.middleware import RequestContextMiddleware
 from guildbank.api.routers import bytes as bytes_router
-from guildbank.api.routers import guilds, health, members, squads
+from guildbank.api.routers import guilds, health, members, squads, stream
 from guildbank.api.state import ApiState
 from guildbank.services.apikeys import ALL_SCOPES, Principal
 from guildbank.services.runtime import build_services
 from guildbank.services.uow import Services
 from guildbank.settings import Settings
 from guildbank.web import landing
+from guildbank.web.dashboard import build_dashboard, stream_scope
+from guildbank.web.security import SecurityHeadersMiddleware
+from guildbank.web.state import DashboardState
 
 __all__ = ["create_app"]
 
@@ -31,6 +37,14 @@ EMBEDDED_BOT = Principal(key_id=0, name="embedded-bot", scopes=frozenset(ALL_SCO
 API_DESCRIPTION = """Authenticated REST API of guildbank. Send `Authorization: Bearer <key>`
 (create keys with `guildbank create-api-key`). Every write accepts an `Idempotency-Key` header.
 Errors are `{"detail": "...", "code": "..."}`."""
+
+
+async def _drop_changed_configs(services: Services) -> None:
+    """Every process forgets a guild's cached settings when any process changes them."""
+    async with services.bus.subscribe(names=["config.changed"]) as subscription:
+        while True:
+            event = await subscription.queue.get()
+            services.configs.discard(event.guild_id)
 
 
 def create_app(
@@ -43,14 +57,21 @@ def create_app(
         if internal_key is not None:
             state.internal_keys[internal_key] = EMBEDDED_BOT
         app.state.api = state
+        app.state.dashboard = DashboardState(settings, state.services)
+        app.state.stream_sessions = stream_scope
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_services:
             install_state(app, ApiState(settings, build_services(settings)))
+        watcher = asyncio.create_task(_drop_changed_configs(app.state.api.services))
         try:
             yield
         finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await app.state.dashboard.close()
             if owns_services:
                 await app.state.api.services.bus.close()
                 await app.state.api.services.engine.dispose()
@@ -69,6 +90,7 @@ def create_app(
         install_state(app, ApiState(settings, services))
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.env == "production")
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(landing.router)
@@ -76,6 +98,8 @@ def create_app(
     app.include_router(bytes_router.router, prefix="/api")
     app.include_router(members.router, prefix="/api")
     app.include_router(squads.router, prefix="/api")
+    app.include_router(stream.router, prefix="/api")
+    app.mount("/admin", build_dashboard())
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -13,6 +13,7 @@ from rich.table import Table
 from guildbank.bot.app import BotConfigError, check_token
 from guildbank.db.migrate import upgrade
 from guildbank.demo import fill_demo_guild
+from guildbank.domain.errors import GuildbankError
 from guildbank.logs import configure_logging
 from guildbank.runner import run_bot, serve
 from guildbank.services import apikeys, integrity
@@ -48,7 +49,11 @@ def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
             await services.bus.close()
             await services.engine.dispose()
 
-    return asyncio.run(runner())
+    try:
+        return asyncio.run(runner())
+    except GuildbankError as error:  # a refusal (unknown guild, key, scope): say it, exit 1
+        console.print(f"[red]Error:[/red] {error}")
+        raise typer.Exit(1) from error
 
 
 @app.command()

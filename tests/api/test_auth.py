@@ -2,18 +2,22 @@
 scopes separate readers, writers and admins.
 
 The routes are enumerated from the app itself, so a new endpoint is covered automatically
-(and must be added to PUBLIC or ADMIN deliberately if it is either).
+(a public one must be added to PUBLIC deliberately). The scope each route needs is read from
+its ``require(...)`` dependencies and then checked by calling it with keys of each scope.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from guildbank.app import create_app
 from guildbank.services.apikeys import revoke_api_key
@@ -31,39 +35,84 @@ PUBLIC = {
     ("GET", "/api/openapi.json"),
     ("GET", "/metrics"),
 }
+# The dashboard is mounted whole and authenticates people with sessions (tested with it).
+SESSION_MOUNTS = {"/admin"}
+# Routes that check the key inside the handler (the stream also accepts dashboard sessions).
+IMPLICIT_SCOPE = {("GET", "/api/stream"): "read"}
 BYTES = "/api/guilds/{guild_id}/bytes"
-ADMIN = {
+# SPEC §4.6 / the issue: configuration, money tools and the integrity report are admin-only.
+MUST_BE_ADMIN = {
     ("PUT", f"{BYTES}/config"),
     ("POST", f"{BYTES}/adjust"),
     ("POST", f"{BYTES}/transactions/{{transaction_id}}/reverse"),
     ("GET", f"{BYTES}/integrity"),
 }
-Route = tuple[str, str]
 
 
-def _walk(routes: Sequence[Any], prefix: str = "") -> Iterator[Route]:
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    scopes: frozenset[str]  # what its ``require(...)`` dependencies ask for
+
+    @property
+    def route(self) -> tuple[str, str]:
+        return self.method, self.path
+
+    @property
+    def scope(self) -> str:
+        """The one scope a key needs here."""
+        scopes = self.scopes or {IMPLICIT_SCOPE.get(self.route, "")}
+        assert len(scopes) == 1, (self.route, scopes)
+        (scope,) = scopes
+        assert scope in ("read", "write", "admin"), (self.route, scope)
+        return scope
+
+
+def _declared_scopes(dependant: Any) -> frozenset[str]:
+    found: set[str] = set()
+    for dependency in getattr(dependant, "dependencies", ()):
+        call = dependency.call
+        if call is not None and getattr(call, "__qualname__", "").startswith("require."):
+            found.add(inspect.getclosurevars(call).nonlocals["scope"])
+        found |= _declared_scopes(dependency)
+    return frozenset(found)
+
+
+def _walk(routes: Sequence[Any], prefix: str = "") -> Iterator[Endpoint]:
     for route in routes:
         inner = getattr(route, "original_router", None)  # FastAPI >= 0.16x lazy include
         if inner is not None:
             yield from _walk(inner.routes, prefix + route.include_context.prefix)
             continue
+        if isinstance(route, Mount):
+            assert prefix + route.path in SESSION_MOUNTS, route.path
+            continue
+        scopes = _declared_scopes(getattr(route, "dependant", None))
         for method in sorted(getattr(route, "methods", None) or ()):
             if method != "HEAD":
-                yield method, prefix + route.path
+                yield Endpoint(method, prefix + route.path, scopes)
 
 
-def app_routes(app: FastAPI) -> list[Route]:
+def endpoints(app: FastAPI) -> list[Endpoint]:
     """Every (method, path) the app serves, schema or not, cross-checked against OpenAPI."""
-    routes = sorted(set(_walk(app.routes)))
+    found = sorted(set(_walk(app.routes)), key=lambda e: e.route)
+    routes = {e.route for e in found}
     documented = {
         (method.upper(), path)
         for path, operations in app.openapi()["paths"].items()
         for method in operations
     }
-    assert documented <= set(routes), documented - set(routes)
+    assert documented <= routes, documented - routes
     assert ("GET", "/metrics") in routes
     assert ("GET", "/") in routes
-    return routes
+    return found
+
+
+def protected(app: FastAPI) -> list[Endpoint]:
+    found = [e for e in endpoints(app) if e.route not in PUBLIC]
+    assert len(found) >= 14, found
+    return found
 
 
 def concrete(path: str, guild: str) -> str:
@@ -77,20 +126,19 @@ async def call(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) 
     return await client.request(method, url, **kwargs)
 
 
-def protected(app: FastAPI) -> list[Route]:
-    routes = [r for r in app_routes(app) if r not in PUBLIC]
-    assert len(routes) >= 14, routes
-    return routes
-
-
 async def _revoke(services: Services, token: str) -> None:
     async with unit_of_work(services) as uow:
         await revoke_api_key(uow, name_or_prefix=token.split("_")[1])
         await uow.commit()
 
 
-async def test_admin_routes_exist(app: FastAPI) -> None:
-    assert set(app_routes(app)) >= ADMIN
+async def test_scopes_are_declared_sensibly(app: FastAPI) -> None:
+    scopes = {e.route: e.scope for e in protected(app)}
+    for route in MUST_BE_ADMIN:
+        assert scopes[route] == "admin", route
+    for (method, path), scope in scopes.items():
+        if method != "GET":
+            assert scope in ("write", "admin"), (method, path)
 
 
 async def test_public_routes_answer_without_a_key(anonymous: httpx.AsyncClient) -> None:
@@ -102,7 +150,8 @@ async def test_public_routes_answer_without_a_key(anonymous: httpx.AsyncClient) 
 async def test_every_other_route_refuses_a_missing_key(
     app: FastAPI, anonymous: httpx.AsyncClient, guild: str
 ) -> None:
-    for method, path in protected(app):
+    for endpoint in protected(app):
+        method, path = endpoint.route
         response = await call(anonymous, method, concrete(path, guild))
         body = error_of(response, 401, "unauthorized")
         assert response.headers["www-authenticate"] == "Bearer", path
@@ -128,7 +177,8 @@ async def test_every_other_route_refuses_a_malformed_or_wrong_key(
 ) -> None:
     tampered = api_key[:-1] + ("A" if api_key[-1] != "A" else "B")
     value = header.format(key=api_key, tampered=tampered)
-    for method, path in protected(app):
+    for endpoint in protected(app):
+        method, path = endpoint.route
         response = await call(
             anonymous, method, concrete(path, guild), headers={"Authorization": value}
         )
@@ -139,7 +189,8 @@ async def test_the_valid_key_is_accepted_everywhere(
     app: FastAPI, api: httpx.AsyncClient, guild: str
 ) -> None:
     """The control for the refusals above: the same requests with the real key get through."""
-    for method, path in protected(app):
+    for endpoint in protected(app):
+        method, path = endpoint.route
         response = await call(api, method, concrete(path, guild))
         assert response.status_code not in (401, 403), (method, path, response.text)
 
@@ -149,7 +200,8 @@ async def test_every_other_route_refuses_a_revoked_key(
 ) -> None:
     token = await make_api_key(services)
     await _revoke(services, token)
-    for method, path in protected(app):
+    for endpoint in protected(app):
+        method, path = endpoint.route
         response = await call(
             anonymous, method, concrete(path, guild), headers={"Authorization": f"Bearer {token}"}
         )
@@ -186,13 +238,14 @@ async def test_a_read_key_reads_but_cannot_write_or_administer(
 ) -> None:
     token = await make_api_key(services, ("read",))
     async with _client(app, token) as client:
-        for method, path in protected(app):
+        for endpoint in protected(app):
+            method, path = endpoint.route
             response = await call(client, method, concrete(path, guild))
-            if method == "GET" and (method, path) not in ADMIN:
+            if endpoint.scope == "read":
                 assert response.status_code not in (401, 403), (path, response.text)
             else:
                 body = error_of(response, 403, "forbidden")
-                assert "scope" in body["detail"], body
+                assert f"{endpoint.scope!r} scope" in body["detail"], body
 
 
 async def test_a_write_key_writes_but_cannot_administer(
@@ -200,11 +253,12 @@ async def test_a_write_key_writes_but_cannot_administer(
 ) -> None:
     token = await make_api_key(services, ("read", "write"))
     async with _client(app, token) as client:
-        for method, path in protected(app):
+        for endpoint in protected(app):
+            method, path = endpoint.route
             response = await call(client, method, concrete(path, guild))
-            if (method, path) in ADMIN:
+            if endpoint.scope == "admin":
                 body = error_of(response, 403, "forbidden")
-                assert "'admin'" in body["detail"], body
+                assert "'admin' scope" in body["detail"], body
             else:
                 assert response.status_code not in (401, 403), (path, response.text)
 

@@ -6,6 +6,7 @@ are caused by the bad values and not by an unrelated failure.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -36,7 +37,7 @@ BAD_IDS: list[Any] = [
     str(2**63),
     "9" * 20,
     "1.5",
-    "１２３",  # full-width digits: str.isdigit() would let these through  # noqa: RUF001
+    "\uff11\uff12\uff13",  # full-width digits: str.isdigit() would let these through
     300000000000000001,  # a number, not a string
     None,
     [],
@@ -234,3 +235,30 @@ async def test_overlong_idempotency_key_is_refused(
     )
     error_of(response, 422, "invalid_idempotency_key")
     assert await db_snapshot(services) == before
+
+
+async def test_every_integer_parameter_is_bounded_to_64_bits(
+    api: httpx.AsyncClient, funded: str, app: Any
+) -> None:
+    """Numbers the database cannot hold are 422s, on every documented GET (never a 500)."""
+    squad = await api.post(
+        f"/api/guilds/{funded}/squads", json={"role_id": "555555555555555555", "name": "Alpha"}
+    )
+    assert squad.status_code in (200, 201), squad.text
+    values = {"guild_id": funded, "user_id": GIVER, "squad_id": str(squad.json()["id"])}
+    checked = 0
+    for path, operations in app.openapi()["paths"].items():
+        if "get" not in operations:
+            continue
+        parameters = operations["get"].get("parameters", [])
+        ints = [p for p in parameters if p["schema"].get("type") == "integer"]
+        for parameter in ints:
+            concrete = path
+            for name in re.findall(r"{(\w+)}", path):
+                value = str(2**64) if name == parameter["name"] else values.get(name, "1")
+                concrete = concrete.replace(f"{{{name}}}", value)
+            params = {parameter["name"]: str(2**64)} if parameter["in"] == "query" else {}
+            response = await api.get(concrete, params=params)
+            assert response.status_code == 422, (path, parameter["name"], response.text)
+            checked += 1
+    assert checked >= 6

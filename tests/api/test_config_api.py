@@ -72,9 +72,7 @@ async def test_maps_are_replaced_and_validated(api: httpx.AsyncClient, guild: st
 
 async def test_changes_take_effect_immediately(api: httpx.AsyncClient, guild: str) -> None:
     await api.get(bytes_url(guild, f"/balance/{member(1)}"))  # warm the config cache
-    await api.put(
-        bytes_url(guild, "/config"), json={"starting_balance": 7, "daily_amount": 3}
-    )
+    await api.put(bytes_url(guild, "/config"), json={"starting_balance": 7, "daily_amount": 3})
     daily = (await api.post(bytes_url(guild, f"/daily/{member(1)}"))).json()
     assert daily["balance"] == 10
     await api.put(bytes_url(guild, "/config"), json={"max_transfer": 5})

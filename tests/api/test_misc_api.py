@@ -27,9 +27,10 @@ async def test_health_detailed_reports_the_database(
     body = response.json()
     assert body["status"] == "ok"
     assert body["checks"]["database"]["ok"] is True
-    assert body["checks"]["database"]["backend"] == {"sqlite": "sqlite", "postgres": "postgresql"}[
-        backend
-    ]
+    assert (
+        body["checks"]["database"]["backend"]
+        == {"sqlite": "sqlite", "postgres": "postgresql"}[backend]
+    )
 
 
 async def test_landing_page_names_the_backend(anonymous: httpx.AsyncClient, backend: str) -> None:

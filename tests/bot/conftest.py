@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ import hikari
 import httpx
 import pytest
 from fastapi import FastAPI
+from structlog.testing import capture_logs
 
 from guildbank.app import create_app
 from guildbank.bot.app import GuildbankBot, create_bot
@@ -83,10 +84,10 @@ class ApiRecorder(httpx.AsyncBaseTransport):
 
 
 class HandledMessages:
-    """Counts GuildMessageCreateEvents the daily listener has finished handling."""
+    """Which messages the daily listener has finished handling (wraps its subscription)."""
 
     def __init__(self, gb: GuildbankBot) -> None:
-        self.count = 0
+        self.ids: list[int] = []
         self._changed = asyncio.Event()
         original = gb.daily.on_message
 
@@ -94,15 +95,17 @@ class HandledMessages:
             try:
                 await original(event)
             finally:
-                self.count += 1
+                self.ids.append(int(event.message_id))
                 self._changed.set()
 
         gb.bot.unsubscribe(hikari.GuildMessageCreateEvent, original)
         gb.bot.subscribe(hikari.GuildMessageCreateEvent, counted)
 
-    async def wait_for(self, count: int) -> None:
+    async def wait_for(self, *messages: dict[str, Any], times: int = 1) -> None:
+        """Until each message (as ``send_message`` returned it) was handled ``times`` times."""
+        wanted = [int(m["id"]) for m in messages]
         async with asyncio.timeout(WAIT):
-            while self.count < count:
+            while any(self.ids.count(i) < times for i in wanted):
                 self._changed.clear()
                 await self._changed.wait()
 
@@ -242,10 +245,15 @@ def field_values(embed: dict[str, Any]) -> dict[str, str]:
     return {f["name"]: f["value"] for f in embed.get("fields", [])}
 
 
+@pytest.fixture(autouse=True)
+def logs() -> Iterator[list[dict[str, Any]]]:
+    """Our structlog events as dicts: assertable, and no slow pretty tracebacks in tests."""
+    with capture_logs() as captured:
+        yield captured
+
+
 @pytest.fixture
-async def world(
-    services: Services, database_url: str, clock: FakeClock
-) -> AsyncIterator[BotWorld]:
+async def world(services: Services, database_url: str, clock: FakeClock) -> AsyncIterator[BotWorld]:
     key = secrets.token_urlsafe(24)
     app = create_app(settings_for(database_url), services, internal_key=key)
     async with FakeDiscord() as discord:
@@ -287,4 +295,3 @@ async def world(
 async def running(world: BotWorld) -> GuildbankBot:
     """One bot running against ``world`` (commands synced to its guild)."""
     return await world.start_bot()
-

@@ -150,8 +150,9 @@ async def test_daily_command_pays_once_a_day_and_grows_the_streak(
 
     # /daily filled the memo: alice's messages today cost the listener no API call.
     handled = world.messages_handled(running)
-    await world.discord.send_message(world.guild.id, None, world.alice.id, "hi")
-    await handled.wait_for(1)
+    await handled.wait_for(
+        await world.discord.send_message(world.guild.id, None, world.alice.id, "hi")
+    )
     assert running.daily.api_calls == 0
 
 
@@ -159,7 +160,9 @@ async def test_history_lists_the_members_own_transactions(
     world: BotWorld, running: GuildbankBot
 ) -> None:
     await world.command(world.alice, "daily")
-    await world.command(world.alice, "bytes send", {"user": world.bob.id, "amount": 7, "reason": "tea"})
+    await world.command(
+        world.alice, "bytes send", {"user": world.bob.id, "amount": 7, "reason": "tea"}
+    )
     await world.command(world.bob, "give", {"user": world.alice.id, "amount": 3})
 
     _, history = await world.command(world.alice, "bytes history", {"limit": 2})
@@ -173,7 +176,10 @@ async def test_history_lists_the_members_own_transactions(
     assert lines[1].endswith(":R> — tea")
 
     _, everything = await world.command(world.alice, "bytes history")
-    kinds = [line.split("` ")[1].split(" <t:")[0] for line in embed_of(everything)["description"].split("\n")]
+    kinds = [
+        line.split("` ")[1].split(" <t:")[0]
+        for line in embed_of(everything)["description"].split("\n")
+    ]
     assert kinds == ["transfer", "transfer", "daily", "starting balance"]
 
     _, empty = await world.command(world.carol, "bytes history")

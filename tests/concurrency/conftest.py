@@ -34,7 +34,7 @@ class Level:
     transfers: int  # random transfers in the conservation test
     hammer: int  # opposite-direction transfers on one pair
     claims: int  # concurrent daily claims of one member
-    appearances: int  # concurrent first appearances of one member
+    appearances: int  # requests in the first-appearance scenarios
 
 
 LEVELS = {

@@ -145,3 +145,23 @@ async def test_everyone_claims_while_transfers_run(
     assert sum(state.balances[user] for user in members) == len(members) * 60
     assert all(state.balances[user] >= 0 for user in members)
     await assert_integrity(api, guild)
+
+
+async def test_one_idempotency_key_claimed_concurrently_answers_alike(
+    services: Services, guild: str, api: httpx.AsyncClient, level: Level
+) -> None:
+    user = member(1)
+
+    async def post(_: int) -> httpx.Response:
+        return await api.post(daily_url(guild, user), headers={"Idempotency-Key": "daily-1"})
+
+    responses = await run_clients(level.claims, range(level.claims), post)
+
+    assert [r.status_code for r in responses] == [200] * level.claims, [
+        r.json() for r in responses if r.status_code != 200
+    ]
+    assert len({r.json()["transaction_id"] for r in responses}) == 1
+    assert [r.headers.get("idempotent-replayed") for r in responses].count(None) == 1
+    state = await ledger_state(services, guild)
+    assert state.tx_counts == {"starting_balance": 1, "daily": 1}
+    await assert_integrity(api, guild)

@@ -17,6 +17,7 @@ import structlog
 from guildbank.bot.checks import guild_only
 from guildbank.bot.commands import bytes as bytes_commands
 from guildbank.bot.commands import economy as economy_commands
+from guildbank.bot.commands import squads as squads_commands
 from guildbank.bot.errors import handle_command_error
 from guildbank.bot.listeners import DailyListener, PresenceListeners
 from guildbank.bot.state import BotState
@@ -25,7 +26,7 @@ from guildbank.client import GuildbankClient
 __all__ = ["INTENTS", "BotConfigError", "GuildbankBot", "check_token", "create_bot"]
 
 INTENTS = hikari.Intents.GUILDS | hikari.Intents.GUILD_MEMBERS | hikari.Intents.GUILD_MESSAGES
-LOADERS = (bytes_commands.loader, economy_commands.loader)
+LOADERS = (bytes_commands.loader, economy_commands.loader, squads_commands.loader)
 log = structlog.get_logger(__name__)
 
 
@@ -66,9 +67,12 @@ class GuildbankBot:
             await self.bot.start(
                 check_for_updates=False, shard_ids=shard_ids, shard_count=shard_count
             )
-        except hikari.UnauthorizedError as error:
-            msg = "Discord refused GUILDBANK_DISCORD_TOKEN (401 Unauthorized): check the token"
-            raise BotConfigError(msg) from error
+        except Exception as error:
+            await self.close()  # a half-started bot holds HTTP sessions: release them
+            if isinstance(error, hikari.UnauthorizedError):
+                msg = "Discord refused GUILDBANK_DISCORD_TOKEN (401 Unauthorized): check the token"
+                raise BotConfigError(msg) from error
+            raise
 
     async def close(self) -> None:
         if self.bot.is_alive:

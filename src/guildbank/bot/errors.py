@@ -8,7 +8,7 @@ import structlog
 from guildbank.bot.checks import GuildOnly, NotEconomyAdmin
 from guildbank.client import ApiError, ApiUnavailable
 
-__all__ = ["explain", "handle_command_error"]
+__all__ = ["explain", "handle_command_error", "log_failure"]
 
 log = structlog.get_logger(__name__)
 TRY_AGAIN = "guildbank is having trouble right now; nothing was changed. Please try again shortly."
@@ -27,20 +27,20 @@ def explain(error: BaseException) -> str:
     return TRY_AGAIN
 
 
+def log_failure(error: BaseException, command: str) -> None:
+    """Log what an operator must see: the API being down, or a bug (refusals are normal)."""
+    if isinstance(error, ApiUnavailable) or not isinstance(
+        error, ApiError | GuildOnly | NotEconomyAdmin
+    ):
+        log.error("command failed", command=command, error=repr(error), exc_info=error)
+
+
 async def handle_command_error(exc: lightbulb.exceptions.ExecutionPipelineFailedException) -> bool:
     causes = [*exc.hook_failures]
     if exc.invocation_failure is not None:
         causes.append(exc.invocation_failure)
     cause = causes[0] if causes else exc
-    if isinstance(cause, ApiUnavailable) or not isinstance(
-        cause, ApiError | GuildOnly | NotEconomyAdmin
-    ):
-        log.error(
-            "command failed",
-            command=exc.context.command_data.qualified_name,
-            error=repr(cause),
-            exc_info=cause,
-        )
+    log_failure(cause, exc.context.command_data.qualified_name)
     try:
         await exc.context.respond(explain(cause), ephemeral=True)
     except Exception as error:

@@ -33,7 +33,16 @@ class DailyListener:
         if not event.is_human:
             return
         guild, user = str(event.guild_id), str(event.author_id)
-        config = await self.state.config(guild)
+        try:
+            config = await self.state.config(guild)
+        except ApiError as error:
+            log.warning(
+                "daily listener could not read the guild settings",
+                guild_id=guild,
+                code=error.code,
+                detail=error.detail,
+            )
+            return
         today = self.state.today(config)
         if self.state.memo.has(guild, today, user) or (guild, user) in self._in_flight:
             return

@@ -11,6 +11,7 @@ import hikari
 import lightbulb
 from lightbulb.components import Menu, MenuContext
 
+from guildbank.bot.errors import explain, log_failure
 from guildbank.bot.render import money, transfer_embed
 from guildbank.bot.roles import grant_roles
 from guildbank.bot.state import BotState
@@ -97,9 +98,14 @@ async def send_bytes(
         if not menu.decision:
             await pressed.respond("Cancelled: nothing was sent.", edit=True, components=[])
             return
-        await _transfer(
-            pressed, state, config, str(guild_id), ctx, receiver, amount, reason, edit=True
-        )
+        try:
+            await _transfer(
+                pressed, state, config, str(guild_id), ctx, receiver, amount, reason, edit=True
+            )
+        except Exception as error:
+            # Answer the press itself, on the prompt: its buttons must not stay clickable.
+            log_failure(error, "send (confirmed)")
+            await pressed.respond(explain(error), edit=True, components=[])
         return
     await _transfer(ctx, state, config, str(guild_id), ctx, receiver, amount, reason, edit=False)
 

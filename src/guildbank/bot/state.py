@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,14 +49,25 @@ class BotState:
     clock: Callable[[], datetime] = utc_now
     _configs: dict[str, tuple[float, ConfigOut]] = field(default_factory=dict)
     _zones: dict[str, ZoneInfo] = field(default_factory=dict)
+    _loading: dict[str, asyncio.Task[ConfigOut]] = field(default_factory=dict)
 
     async def config(self, guild_id: str) -> ConfigOut:
         cached = self._configs.get(guild_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        config = await self.api.config(guild_id)
-        self._configs[guild_id] = (time.monotonic() + CONFIG_TTL_SECONDS, config)
-        return config
+        # One request per guild however many events wait for it (a burst after a cold start).
+        loading = self._loading.get(guild_id)
+        if loading is None:
+            loading = self._loading[guild_id] = asyncio.create_task(self._load(guild_id))
+        return await asyncio.shield(loading)
+
+    async def _load(self, guild_id: str) -> ConfigOut:
+        try:
+            config = await self.api.config(guild_id)
+            self._configs[guild_id] = (time.monotonic() + CONFIG_TTL_SECONDS, config)
+            return config
+        finally:
+            del self._loading[guild_id]
 
     def forget_config(self, guild_id: str) -> None:
         self._configs.pop(guild_id, None)

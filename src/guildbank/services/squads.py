@@ -1,4 +1,4 @@
-"""Squads: admin CRUD, joining (switches pay the guild's sink), leaving, rosters, rankings.
+"""Squads for members: listing, joining (a switch pays the guild's sink), leaving, rosters.
 
 Concurrency
 -----------
@@ -11,17 +11,15 @@ of one member race, the loser waits for the winner's commit, finds its row and c
 as a switch, charged once. The unique (guild, user) constraint keeps one squad per member.
 
 Role changes are returned (and emitted after commit) for the bot to apply in Discord.
+Admin CRUD lives in ``services.squad_admin``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from dataclasses import fields as dataclass_fields
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import BigInteger, cast, delete, func, select, update
+from sqlalchemy import BigInteger, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from guildbank.db import ledger
@@ -32,35 +30,24 @@ from guildbank.domain.errors import (
     InvalidInput,
     NotInSquad,
     SquadConflict,
-    SquadFull,
-    SquadInactive,
-    SquadNotEmpty,
     SquadNotFound,
 )
 from guildbank.domain.ids import is_snowflake
 from guildbank.domain.ledger import transfer_legs
-from guildbank.domain.squads import (
-    DEFAULT_SWITCH_COST,
-    SquadFields,
-    check_can_join,
-    join_cost,
-    validate_squad,
-)
+from guildbank.domain.squads import check_can_join, join_cost
 from guildbank.services.accounts import ensure_account, system_account_id
 from guildbank.services.guilds import get_config
 from guildbank.services.reports import as_utc
 from guildbank.services.uow import UnitOfWork
 
 __all__ = [
-    "DeleteResult",
     "JoinResult",
     "LeaveResult",
     "MembershipView",
     "SquadMemberView",
     "SquadRanking",
     "SquadView",
-    "create_squad",
-    "delete_squad",
+    "count_members",
     "get_squad",
     "get_squad_or_raise",
     "join_squad",
@@ -69,11 +56,8 @@ __all__ = [
     "member_squad",
     "squad_leaderboard",
     "squad_members",
-    "update_squad",
+    "squad_view",
 ]
-
-EDITABLE = frozenset(f.name for f in dataclass_fields(SquadFields))
-NULLABLE = frozenset({"emoji", "max_members"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,19 +127,8 @@ class SquadRanking:
     total_bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class DeleteResult:
-    """What Discord must be told: ``members`` lose ``role_id`` and gain ``moved_to_role_id``."""
-
-    guild_id: str
-    squad_id: int
-    role_id: str
-    moved_to: int | None
-    moved_to_role_id: str | None
-    members: list[str]
-
-
-def _view(row: Squad, members: int) -> SquadView:
+def squad_view(row: Squad, members: int) -> SquadView:
+    """The read model of a squad row with its member count."""
     return SquadView(
         row.id,
         row.guild_id,
@@ -177,7 +150,8 @@ def _check_user(user_id: str) -> None:
         raise InvalidInput(f"{user_id!r} is not a Discord user id", code="invalid_id")
 
 
-async def _count(uow: UnitOfWork, squad_id: int) -> int:
+async def count_members(uow: UnitOfWork, squad_id: int) -> int:
+    """Members counted toward capacity (members who left the server still hold their place)."""
     return (
         await uow.session.execute(select(func.count()).where(SquadMembership.squad_id == squad_id))
     ).scalar_one()
@@ -199,7 +173,7 @@ async def get_squad_or_raise(
 async def get_squad(uow: UnitOfWork, *, guild_id: str, squad_id: int) -> SquadView:
     await get_config(uow, guild_id)
     row = await get_squad_or_raise(uow, guild_id=guild_id, squad_id=squad_id)
-    return _view(row, await _count(uow, row.id))
+    return squad_view(row, await count_members(uow, row.id))
 
 
 async def list_squads(
@@ -221,7 +195,7 @@ async def list_squads(
     )
     if not include_inactive:
         query = query.where(Squad.is_active)
-    views = [_view(row, members) for row, members in (await uow.session.execute(query)).all()]
+    views = [squad_view(row, members) for row, members in (await uow.session.execute(query)).all()]
     if user_id is None:
         return views
     _check_user(user_id)
@@ -243,199 +217,6 @@ async def list_squads(
         )
         for view in views
     ]
-
-
-async def _refuse_duplicates(
-    uow: UnitOfWork, guild_id: str, fields: SquadFields, exclude_id: int | None
-) -> None:
-    """A friendly refusal before the unique constraints would refuse (names case-insensitively)."""
-    query = select(Squad.name, Squad.role_id).where(
-        Squad.guild_id == guild_id,
-        (func.lower(Squad.name) == fields.name.lower()) | (Squad.role_id == fields.role_id),
-    )
-    if exclude_id is not None:
-        query = query.where(Squad.id != exclude_id)
-    for name, role_id in (await uow.session.execute(query)).all():
-        if role_id == fields.role_id:
-            raise SquadConflict(
-                f"Role {role_id} already belongs to squad {name}.",
-                code="squad_role_taken",
-                role_id=role_id,
-            )
-        raise SquadConflict(
-            f"A squad named {name} already exists.", code="squad_name_taken", name=name
-        )
-
-
-async def _flush_unique(uow: UnitOfWork, fields: SquadFields) -> None:
-    """Flush, turning a lost race on a unique constraint into the same refusal as above."""
-    try:
-        await uow.session.flush()
-    except IntegrityError as error:
-        await uow.rollback()
-        if "role" in str(error.orig):
-            raise SquadConflict(
-                f"Role {fields.role_id} already belongs to another squad.",
-                code="squad_role_taken",
-                role_id=fields.role_id,
-            ) from None
-        raise SquadConflict(
-            f"A squad named {fields.name} already exists.", code="squad_name_taken"
-        ) from None
-
-
-async def create_squad(
-    uow: UnitOfWork,
-    *,
-    guild_id: str,
-    role_id: str,
-    name: str,
-    description: str = "",
-    emoji: str | None = None,
-    switch_cost: int = DEFAULT_SWITCH_COST,
-    max_members: int | None = None,
-    is_active: bool = True,
-    actor_id: str | None = None,
-) -> SquadView:
-    await get_config(uow, guild_id)
-    fields = validate_squad(
-        SquadFields(role_id, name, description, emoji, switch_cost, max_members, is_active)
-    )
-    await _refuse_duplicates(uow, guild_id, fields, None)
-    row = Squad(guild_id=guild_id, created_at=uow.now, updated_at=uow.now, **_columns(fields))
-    uow.session.add(row)
-    await _flush_unique(uow, fields)
-    uow.emit("squad.created", guild_id, squad_id=row.id, squad_name=row.name, actor_id=actor_id)
-    return _view(row, 0)
-
-
-def _columns(fields: SquadFields) -> dict[str, Any]:
-    return {name: getattr(fields, name) for name in EDITABLE}
-
-
-async def update_squad(
-    uow: UnitOfWork,
-    *,
-    guild_id: str,
-    squad_id: int,
-    changes: Mapping[str, Any],
-    actor_id: str | None = None,
-) -> SquadView:
-    """Change some fields. Lowering ``max_members`` below the count keeps current members."""
-    await get_config(uow, guild_id)
-    unknown = set(changes) - EDITABLE
-    if unknown:
-        raise InvalidInput(
-            f"Unknown squad fields: {', '.join(sorted(unknown))}", code="unknown_field"
-        )
-    required = sorted(k for k, v in changes.items() if v is None and k not in NULLABLE)
-    if required:
-        raise InvalidInput(f"These fields cannot be empty: {', '.join(required)}")
-    row = await get_squad_or_raise(uow, guild_id=guild_id, squad_id=squad_id, lock=True)
-    current = SquadFields(**{name: getattr(row, name) for name in EDITABLE})
-    fields = validate_squad(replace(current, **changes))
-    if (fields.name.lower(), fields.role_id) != (current.name.lower(), current.role_id):
-        await _refuse_duplicates(uow, guild_id, fields, row.id)
-    for name, value in _columns(fields).items():
-        setattr(row, name, value)
-    row.updated_at = uow.now
-    await _flush_unique(uow, fields)
-    uow.emit(
-        "squad.updated",
-        guild_id,
-        squad_id=row.id,
-        changed=sorted(changes),
-        old_role_id=current.role_id,
-        role_id=row.role_id,
-        actor_id=actor_id,
-    )
-    return _view(row, await _count(uow, row.id))
-
-
-async def delete_squad(
-    uow: UnitOfWork,
-    *,
-    guild_id: str,
-    squad_id: int,
-    move_to: int | None = None,
-    kick_members: bool = False,
-    actor_id: str | None = None,
-) -> DeleteResult:
-    """Delete a squad; its members must be moved (free, capacity permitting) or removed."""
-    await get_config(uow, guild_id)
-    if move_to is not None and kick_members:
-        raise InvalidInput(
-            "Either move the members or remove them, not both.", code="invalid_input"
-        )
-    if move_to == squad_id:
-        raise InvalidInput(
-            "Members cannot be moved into the squad being deleted.", code="invalid_input"
-        )
-    wanted = sorted({squad_id} if move_to is None else {squad_id, move_to})
-    rows = {
-        row.id: row
-        for row in (
-            await uow.session.execute(
-                select(Squad)
-                .where(Squad.guild_id == guild_id, Squad.id.in_(wanted))
-                .order_by(Squad.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        ).scalars()
-    }
-    for wanted_id in (squad_id, move_to):
-        if wanted_id is not None and wanted_id not in rows:
-            raise SquadNotFound(wanted_id)
-    squad = rows[squad_id]
-    members = list(
-        (
-            await uow.session.execute(
-                select(SquadMembership.user_id)
-                .where(SquadMembership.squad_id == squad_id)
-                .order_by(SquadMembership.joined_at, SquadMembership.id)
-            )
-        ).scalars()
-    )
-    target = rows.get(move_to) if move_to is not None else None
-    if members and target is None and not kick_members:
-        raise SquadNotEmpty(squad_id=squad_id, members=len(members))
-    if members and target is not None:
-        if not target.is_active:
-            raise SquadInactive(squad_id=target.id, name=target.name)
-        room = target.max_members
-        if room is not None and await _count(uow, target.id) + len(members) > room:
-            raise SquadFull(squad_id=target.id, name=target.name, max_members=room)
-        await uow.session.execute(
-            update(SquadMembership)
-            .where(SquadMembership.squad_id == squad_id)
-            .values(squad_id=target.id)
-        )
-    elif members:
-        await uow.session.execute(
-            delete(SquadMembership).where(SquadMembership.squad_id == squad_id)
-        )
-    await uow.session.delete(squad)
-    await uow.session.flush()
-    result = DeleteResult(
-        guild_id,
-        squad_id,
-        squad.role_id,
-        target.id if target is not None else None,
-        target.role_id if target is not None else None,
-        members,
-    )
-    uow.emit(
-        "squad.deleted",
-        guild_id,
-        squad_id=squad_id,
-        role_id=squad.role_id,
-        moved_to=result.moved_to,
-        moved_to_role_id=result.moved_to_role_id,
-        members=members,
-        actor_id=actor_id,
-    )
-    return result
 
 
 async def _locked_membership(
@@ -463,7 +244,7 @@ async def join_squad(uow: UnitOfWork, *, guild_id: str, user_id: str, squad_id: 
     config = await get_config(uow, guild_id)
     account = await ensure_account(uow, guild_id, user_id, config)
     target = await get_squad_or_raise(uow, guild_id=guild_id, squad_id=squad_id, lock=True)
-    members = await _count(uow, target.id)
+    members = await count_members(uow, target.id)
 
     def check(current: int | None) -> None:
         check_can_join(
@@ -549,7 +330,7 @@ def _joined(
     result = JoinResult(
         target.guild_id,
         user_id,
-        _view(target, members_before + 1),
+        squad_view(target, members_before + 1),
         previous_id,
         cost,
         balance,
@@ -605,7 +386,7 @@ async def member_squad(uow: UnitOfWork, *, guild_id: str, user_id: str) -> Membe
         raise NotInSquad(user_id)
     joined_at, squad = row
     return MembershipView(
-        guild_id, user_id, as_utc(joined_at), _view(squad, await _count(uow, squad.id))
+        guild_id, user_id, as_utc(joined_at), squad_view(squad, await count_members(uow, squad.id))
     )
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "guild_summary",
     "list_guilds",
     "money_supply_series",
+    "reversal_of",
     "search_members",
 ]
 
@@ -383,3 +384,16 @@ async def export_batch(
         )
         for t in transactions
     ]
+
+
+async def reversal_of(uow: UnitOfWork, *, guild_id: str, transaction_id: int) -> int | None:
+    """The id of the transaction that reversed this one, if any."""
+    await get_config(uow, guild_id)
+    return (
+        await uow.session.execute(
+            select(LedgerTransaction.id).where(
+                LedgerTransaction.guild_id == guild_id,
+                LedgerTransaction.reverses_id == transaction_id,
+            )
+        )
+    ).scalar_one_or_none()

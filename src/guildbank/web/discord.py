@@ -173,6 +173,15 @@ class OAuthIdentity:
 class OAuthFailed(Exception):
     """Discord refused the code, the token or the guild list (or could not be reached)."""
 
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def token_rejected(self) -> bool:
+        """Discord no longer accepts the user's token (revoked or expired)."""
+        return self.status == 401
+
 
 def manageable_guilds(guilds: list[dict[str, Any]]) -> dict[str, str]:
     """Guilds the user owns or holds Administrator / Manage Server in: {id: name}."""
@@ -219,7 +228,9 @@ class DiscordOAuth:
         except httpx.HTTPError as error:
             raise OAuthFailed(f"Discord could not be reached: {error!r}") from error
         if response.status_code != 200:
-            raise OAuthFailed(f"Discord answered {response.status_code} to {path}")
+            raise OAuthFailed(
+                f"Discord answered {response.status_code} to {path}", status=response.status_code
+            )
         return response.json()
 
     async def exchange(self, *, code: str, redirect_uri: str) -> OAuthIdentity:

@@ -29,7 +29,17 @@ from guildbank.web.discord import DiscordMember
 from guildbank.web.sessions import Session
 from guildbank.web.state import Access, AccessUnavailable, DashboardState, SessionEnded
 
-__all__ = ["PREFIX", "Ctx", "Handler", "dashboard_state", "page", "templates"]
+__all__ = [
+    "NOT_YOURS",
+    "PREFIX",
+    "Ctx",
+    "Handler",
+    "dashboard_state",
+    "error_page",
+    "page",
+    "page_context",
+    "templates",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +68,24 @@ templates = Environment(
 )
 templates.filters["num"] = _number
 templates.filters["moment"] = _moment
+
+
+def page_context(**context: Any) -> dict[str, Any]:
+    """What every template may use, with neutral defaults for pages outside a server."""
+    base: dict[str, Any] = {
+        "session": None,
+        "csrf": "",
+        "guild_id": "",
+        "guild_name": "",
+        "base": "",
+        "prefix": PREFIX,
+        "flashes": [],
+        "people": {},
+        "nav": "",
+        "live": False,
+        "live_rows": False,
+    }
+    return base | context
 
 
 def dashboard_state(request: Request) -> DashboardState:
@@ -103,15 +131,16 @@ class Ctx:
             self.session.flashes.clear()
             await self.state.sessions.save(self.session)
         html = templates.get_template(template).render(
-            session=self.session,
-            csrf=self.session.csrf,
-            guild_id=self.guild_id,
-            guild_name=self.guild_name,
-            base=self.base,
-            prefix=PREFIX,
-            flashes=flashes,
-            people=self.people,
-            **context,
+            page_context(
+                session=self.session,
+                csrf=self.session.csrf,
+                guild_id=self.guild_id,
+                guild_name=self.guild_name,
+                base=self.base,
+                flashes=flashes,
+                people=self.people,
+                **context,
+            )
         )
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -128,7 +157,7 @@ Handler = Callable[[Ctx], Awaitable[Response]]
 
 def error_page(message: str, status: int, *, session: Session | None = None) -> Response:
     html = templates.get_template("error.html").render(
-        message=message, status=status, session=session, prefix=PREFIX
+        page_context(message=message, status=status, session=session)
     )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -153,51 +182,66 @@ async def _guild_name(ctx: Ctx) -> str | None:
     return known or rows[0].name or ctx.guild_id
 
 
+async def _authorize(request: Request) -> Ctx | Response:
+    """Session, permissions, CSRF and the server in the URL; a Response when refused."""
+    state = dashboard_state(request)
+    session = await state.session_of(request)
+    if session is None:
+        if request.method == "GET":
+            return login_redirect(request)
+        return error_page("You are not logged in (or your session expired).", 403)
+    try:
+        access = await state.access_for(session)
+    except SessionEnded:
+        return login_redirect(request)
+    except AccessUnavailable:
+        return error_page(
+            "Discord could not confirm your server permissions; try again shortly.",
+            503,
+            session=session,
+        )
+    ctx = Ctx(request, state, session, access)
+    if request.method == "POST":
+        ctx.form = await request.form()
+        token = ctx.form.get("csrf_token")
+        if not session.csrf_ok(token if isinstance(token, str) else None):
+            return error_page(
+                "This form did not come from your dashboard session (CSRF check failed). "
+                "Reload the page and try again.",
+                403,
+                session=session,
+            )
+    return ctx
+
+
+async def _enter_guild(ctx: Ctx) -> Response | None:
+    """Refuse (404) a server the user may not manage or that is not registered."""
+    ctx.guild_id = str(ctx.request.path_params["guild_id"])
+    if not is_snowflake(ctx.guild_id) or not ctx.access.allows(ctx.guild_id):
+        return error_page(NOT_YOURS, 404, session=ctx.session)
+    name = await _guild_name(ctx)
+    if name is None:
+        return error_page(NOT_YOURS, 404, session=ctx.session)
+    ctx.guild_name = name
+    return None
+
+
 def page(handler: Handler, *, guild: bool = True) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a handler with the checks every dashboard request goes through."""
 
     async def endpoint(request: Request) -> Response:
-        state = dashboard_state(request)
-        session = await state.session_of(request)
-        if session is None:
-            if request.method == "GET":
-                return login_redirect(request)
-            return error_page("You are not logged in (or your session expired).", 403)
-        try:
-            access = await state.access_for(session)
-        except SessionEnded:
-            return login_redirect(request)
-        except AccessUnavailable:
-            return error_page(
-                "Discord could not confirm your server permissions; try again shortly.",
-                503,
-                session=session,
-            )
-        ctx = Ctx(request, state, session, access)
-        if request.method == "POST":
-            ctx.form = await request.form()
-            token = ctx.form.get("csrf_token")
-            if not session.csrf_ok(token if isinstance(token, str) else None):
-                return error_page(
-                    "This form did not come from your dashboard session (CSRF check failed). "
-                    "Reload the page and try again.",
-                    403,
-                    session=session,
-                )
-        if guild:
-            ctx.guild_id = str(request.path_params["guild_id"])
-            if not is_snowflake(ctx.guild_id) or not access.allows(ctx.guild_id):
-                return error_page(NOT_YOURS, 404, session=session)
-            name = await _guild_name(ctx)
-            if name is None:
-                return error_page(NOT_YOURS, 404, session=session)
-            ctx.guild_name = name
+        ctx = await _authorize(request)
+        if isinstance(ctx, Response):
+            return ctx
+        if guild and (refused := await _enter_guild(ctx)) is not None:
+            return refused
         try:
             return await handler(ctx)
         except NotFound as error:
-            return error_page(error.message, 404, session=session)
+            return error_page(error.message, 404, session=ctx.session)
         except GuildbankError as error:
             log.info("dashboard action refused", code=error.code, message=error.message)
-            return error_page(error.message, STATUS_BY_KIND.get(error.kind, 400), session=session)
+            status = STATUS_BY_KIND.get(error.kind, 400)
+            return error_page(error.message, status, session=ctx.session)
 
     return endpoint

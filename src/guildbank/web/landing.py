@@ -1,4 +1,5 @@
-"""The plain landing page at ``/``: what is running and where to go next."""
+"""The plain landing page at ``/``: what is running and where to go next (styled by the
+dashboard's stylesheet: the CSP allows no inline styles)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>guildbank</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;
-line-height:1.5;color:#1f2328}}code{{background:#f3f4f6;padding:.1rem .3rem;border-radius:4px}}
-</style></head><body>
+<link rel="icon" href="/admin/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/admin/static/app.css">
+</head><body class="landing"><main>
 <h1>guildbank is running</h1>
 <p>A Discord economy on a double-entry ledger. This process serves:</p>
 <ul>
+<li>the admin dashboard at <a href="/admin/">/admin</a></li>
 <li>the REST API at <code>/api</code> &mdash; <a href="/api/docs">interactive docs</a>,
 <a href="/api/openapi.json">OpenAPI schema</a></li>
 <li>health at <a href="/health">/health</a> and <a href="/health/detailed">/health/detailed</a></li>
@@ -26,7 +28,7 @@ line-height:1.5;color:#1f2328}}code{{background:#f3f4f6;padding:.1rem .3rem;bord
 Discord bot: <code>{bot}</code></li>
 </ul>
 <p>Create an API key with <code>guildbank create-api-key --name me</code>.</p>
-</body></html>
+</main></body></html>
 """
 
 

@@ -16,7 +16,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from guildbank.web.discord import OAuthFailed
-from guildbank.web.guard import PREFIX, Ctx, dashboard_state, error_page, page, templates
+from guildbank.web.guard import (
+    PREFIX,
+    Ctx,
+    dashboard_state,
+    error_page,
+    page,
+    page_context,
+    templates,
+)
 from guildbank.web.sessions import COOKIE, Session
 from guildbank.web.state import DashboardState
 
@@ -58,18 +66,22 @@ async def _start_session(state: DashboardState, session: Session, target: str) -
 
 
 def _login_page(
-    request: Request, state: DashboardState, *, error: str = "", status: int = 200
+    request: Request,
+    state: DashboardState,
+    *,
+    error: str = "",
+    status: int = 200,
+    target: str | None = None,
 ) -> Response:
     nonce = secrets.token_urlsafe(24)
     html = templates.get_template("login.html").render(
-        prefix=PREFIX,
-        csrf=nonce,
-        error=error,
-        next=_safe_next(request.query_params.get("next")),
-        username=request.query_params.get("username", ""),
-        local_enabled=state.local_login_enabled,
-        discord_enabled=state.oauth.enabled,
-        session=None,
+        page_context(
+            login_csrf=nonce,
+            error=error,
+            next=_safe_next(target or request.query_params.get("next")),
+            local_enabled=state.local_login_enabled,
+            discord_enabled=state.oauth.enabled,
+        )
     )
     response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
     _cookie(state, response, LOGIN_COOKIE, state.codec.sign(nonce, "login"), NONCE_SECONDS)
@@ -97,6 +109,7 @@ async def login(request: Request) -> Response:
         return error_page("The login form expired (CSRF check failed); reload it.", 403)
     if not state.local_login_enabled:
         return _login_page(request, state, error="Local login is not enabled.", status=403)
+    target = str(form.get("next", ""))
     client = request.client.host if request.client else "unknown"
     key = ("login", client, username.lower()[:100])
     if not await state.limiter.test(state.login_limit, *key):
@@ -110,14 +123,16 @@ async def login(request: Request) -> Response:
     if not state.verify_local_admin(username, password):
         await state.limiter.hit(state.login_limit, *key)
         log.info("dashboard login failed", client=client, username=username[:100])
-        return _login_page(request, state, error="Wrong username or password.", status=401)
+        return _login_page(
+            request, state, error="Wrong username or password.", status=401, target=target
+        )
     session = Session.new(
         kind="local",
         user_id="local",
         username=username,
         lifetime_seconds=state.session_seconds,
     )
-    return await _start_session(state, session, str(form.get("next", "")))
+    return await _start_session(state, session, target)
 
 
 def _redirect_uri(request: Request, state: DashboardState) -> str:
@@ -159,7 +174,9 @@ async def oauth_callback(request: Request) -> Response:
         guilds = await state.oauth.guilds(identity.access_token)
     except OAuthFailed as error:
         log.warning("discord login failed", error=str(error))
-        return _login_page(request, state, error="Discord refused the login; try again.", status=502)
+        return _login_page(
+            request, state, error="Discord refused the login; try again.", status=502
+        )
     session = Session.new(
         kind="discord",
         user_id=identity.user_id,

@@ -38,7 +38,7 @@ class SecurityHeadersMiddleware:
 
     @staticmethod
     def covers(path: str) -> bool:
-        return path == "/" or path == "/admin" or path.startswith("/admin/")
+        return path in {"/", "/admin"} or path.startswith("/admin/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.covers(scope["path"]):

@@ -140,7 +140,7 @@ class RedisSessionStore:
         raw = await self._redis.get(self.PREFIX + session_id)
         if raw is None:
             return None
-        session = _decode(raw)
+        session = _decode(raw.encode() if isinstance(raw, str) else raw)
         return session if session.expires_at >= time.time() else None
 
     async def save(self, session: Session) -> None:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 import httpx
+import redis.asyncio as redis
 import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -96,6 +97,7 @@ class DashboardState:
         self._decoy_hash: str | None = None
         self.login_limit = RateLimitItemPerMinute(max(1, settings.login_attempts_per_minute))
         self._limiter: MovingWindowRateLimiter | None = None
+        self._limiter_pool: redis.ConnectionPool | None = None
 
     @property
     def local_login_enabled(self) -> bool:
@@ -105,11 +107,15 @@ class DashboardState:
     def limiter(self) -> MovingWindowRateLimiter:
         """Created on first use: the in-memory storage needs a running event loop."""
         if self._limiter is None:
-            storage: Storage = (
-                RedisStorage(f"async+{self.settings.redis_url}")
-                if self.settings.redis_url
-                else MemoryStorage()
-            )
+            storage: Storage = MemoryStorage()
+            if self.settings.redis_url:
+                # redis-py (already a dependency) rather than limits' default client, coredis.
+                self._limiter_pool = redis.ConnectionPool.from_url(self.settings.redis_url)
+                storage = RedisStorage(
+                    f"async+{self.settings.redis_url}",
+                    implementation="redispy",
+                    connection_pool=self._limiter_pool,  # type: ignore[arg-type]  # passed to redis-py
+                )
             self._limiter = MovingWindowRateLimiter(storage)
         return self._limiter
 
@@ -126,6 +132,9 @@ class DashboardState:
             await self._http_client.aclose()
             self._http_client = None
         await self.sessions.close()
+        if self._limiter_pool is not None:
+            await self._limiter_pool.aclose()
+            self._limiter_pool = None
 
     # -- authentication -----------------------------------------------------------------------
 
@@ -160,7 +169,7 @@ class DashboardState:
         try:
             guilds = await self.oauth.guilds(session.access_token)
         except OAuthFailed as error:
-            if "answered 401" in str(error):
+            if error.token_rejected:
                 await self.sessions.delete(session.id)
                 raise SessionEnded(str(error)) from error
             log.warning("could not re-check dashboard permissions", error=str(error))

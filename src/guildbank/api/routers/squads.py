@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from guildbank.api.deps import Caller, GuildId, UserId, api_state, read, require, write
-from guildbank.domain.ids import MAX_SNOWFLAKE
+from guildbank.domain.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN
 from guildbank.schemas import (
     SquadCreate,
     SquadDeleteOut,
@@ -25,7 +25,7 @@ from guildbank.schemas import (
     SquadUpdate,
     SquadUserIn,
 )
-from guildbank.services import squads
+from guildbank.services import squad_admin, squads
 from guildbank.services.guilds import get_config
 from guildbank.services.uow import UnitOfWork
 
@@ -37,12 +37,25 @@ SquadId = Annotated[int, Path(ge=1, le=MAX_SNOWFLAKE, description="The squad's i
 
 @router.get("", response_model=list[SquadOut])
 async def list_squads(
-    request: Request, guild_id: GuildId, _: Caller, include_inactive: bool = False
+    request: Request,
+    guild_id: GuildId,
+    _: Caller,
+    include_inactive: bool = False,
+    user_id: Annotated[
+        str | None,
+        Query(
+            pattern=SNOWFLAKE_PATTERN,
+            max_length=20,
+            description="Mark this member's squad and give each squad's join cost for them",
+        ),
+    ] = None,
 ) -> JSONResponse:
     """The guild's squads by name, with member counts (active ones unless asked)."""
 
     async def action(uow: UnitOfWork) -> list[dict[str, object]]:
-        views = await squads.list_squads(uow, guild_id=guild_id, include_inactive=include_inactive)
+        views = await squads.list_squads(
+            uow, guild_id=guild_id, include_inactive=include_inactive, user_id=user_id
+        )
         return [SquadOut.model_validate(v).model_dump(mode="json") for v in views]
 
     return await read(request, action)
@@ -53,7 +66,7 @@ async def create_squad(request: Request, guild_id: GuildId, body: SquadCreate) -
     """Create a squad tied to a Discord role (unique per guild, as is the name)."""
 
     async def action(uow: UnitOfWork) -> SquadOut:
-        view = await squads.create_squad(
+        view = await squad_admin.create_squad(
             uow,
             guild_id=guild_id,
             role_id=body.role_id,
@@ -129,7 +142,7 @@ async def update_squad(
     """Change some fields; the others keep their values."""
 
     async def action(uow: UnitOfWork) -> SquadOut:
-        view = await squads.update_squad(
+        view = await squad_admin.update_squad(
             uow,
             guild_id=guild_id,
             squad_id=squad_id,
@@ -159,7 +172,7 @@ async def delete_squad(
     """Delete a squad; one with members needs ``move_to`` or ``kick_members=true``."""
 
     async def action(uow: UnitOfWork) -> SquadDeleteOut:
-        result = await squads.delete_squad(
+        result = await squad_admin.delete_squad(
             uow,
             guild_id=guild_id,
             squad_id=squad_id,
@@ -205,7 +218,7 @@ async def get_squad_members(
     squad_id: SquadId,
     _: Caller,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SNOWFLAKE)] = 0,
 ) -> JSONResponse:
     """A squad's members in joining order, with their balances."""
 

@@ -6,6 +6,7 @@ import hikari
 import lightbulb
 from lightbulb.components import Modal, ModalContext
 
+from guildbank.bot.errors import explain, log_failure
 from guildbank.bot.render import (
     balance_embed,
     daily_embed,
@@ -198,15 +199,20 @@ class SendModal(Modal):
         if not raw.isdigit() or int(raw) < 1:
             await ctx.respond(f"{raw!r} is not a whole number of at least 1.", ephemeral=True)
             return
-        await send_bytes(
-            ctx,
-            self.state,
-            self.client,
-            receiver=self.receiver,
-            receiver_is_member=self.receiver_is_member,
-            amount=int(raw),
-            reason=(ctx.value_for(self.reason) or "").strip() or None,
-        )
+        try:
+            await send_bytes(
+                ctx,
+                self.state,
+                self.client,
+                receiver=self.receiver,
+                receiver_is_member=self.receiver_is_member,
+                amount=int(raw),
+                reason=(ctx.value_for(self.reason) or "").strip() or None,
+            )
+        except Exception as error:
+            # A modal submission is not a command: lightbulb's error handler never sees it.
+            log_failure(error, "Send bytes (modal)")
+            await ctx.respond(explain(error), ephemeral=True)
 
 
 @loader.command

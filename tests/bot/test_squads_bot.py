@@ -1,0 +1,312 @@
+"""``/squads`` end to end: the real bot (hikari + lightbulb) against the fake Discord, talking
+to the real API in-process; assertions are on what Discord sees (responses, role REST calls).
+
+The bot's behaviour does not depend on the database, so these run on SQLite only; services
+and API tests cover both backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import structlog
+
+from guildbank.app import create_app
+from guildbank.bot.app import create_bot
+from guildbank.client import GuildbankClient
+from guildbank.services import squad_admin, squads
+from guildbank.services.guilds import register_guild, update_config
+from guildbank.services.uow import Services, unit_of_work
+from tests.conftest import settings_for
+from tests.factories import balance_view, fund
+from tests.fakes.discord import FakeDiscord, FakeGuild, FakeInteraction, FakeMember, running_bot
+
+INTERNAL_KEY = "squads-bot-test-key"
+ROLE_PATH = r"/guilds/\d+/members/\d+/roles/\d+"
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@dataclass
+class World:
+    discord: FakeDiscord
+    services: Services
+    guild: FakeGuild
+    alice: FakeMember
+    bob: FakeMember
+    red: squads.SquadView
+    blue: squads.SquadView
+
+    @property
+    def gid(self) -> str:
+        return str(self.guild.id)
+
+    async def command(
+        self, member: FakeMember, name: str, options: dict[str, Any] | None = None
+    ) -> FakeInteraction:
+        interaction = await self.discord.slash_command(self.guild.id, member.user.id, name, options)
+        await self.discord.wait_for_response(interaction)
+        return interaction
+
+    def reply(self, interaction: FakeInteraction) -> dict[str, Any]:
+        message: dict[str, Any] = self.discord.response_message(interaction)
+        return message
+
+    async def squad(self, name: str, role_id: int, **fields: Any) -> squads.SquadView:
+        async with unit_of_work(self.services) as uow:
+            view = await squad_admin.create_squad(
+                uow, guild_id=self.gid, role_id=str(role_id), name=name, **fields
+            )
+            await uow.commit()
+        return view
+
+    async def join(self, member: FakeMember, squad_id: int) -> None:
+        async with unit_of_work(self.services) as uow:
+            await squads.join_squad(
+                uow, guild_id=self.gid, user_id=str(member.user.id), squad_id=squad_id
+            )
+            await uow.commit()
+
+    async def squad_of(self, member: FakeMember) -> int | None:
+        async with unit_of_work(self.services, read_only=True) as uow:
+            listed = await squads.list_squads(
+                uow, guild_id=self.gid, include_inactive=True, user_id=str(member.user.id)
+            )
+        return next((s.id for s in listed if s.is_member), None)
+
+
+@pytest.fixture
+async def world(services: Services, database_url: str) -> AsyncIterator[World]:
+    """A guild with two squads and the real bot running (replaces tests/bot's ``world`` here)."""
+    async with FakeDiscord() as discord:
+        guild = discord.add_guild(name="Squad Guild")
+        alice = discord.add_member(guild.id, username="alice")
+        bob = discord.add_member(guild.id, username="bob")
+        red_role = discord.add_role(guild.id, "Red", position=5)
+        blue_role = discord.add_role(guild.id, "Blue", position=6)
+        async with unit_of_work(services) as uow:
+            await register_guild(uow, guild_id=str(guild.id), name=guild.name)
+            await update_config(uow, guild_id=str(guild.id), changes={"rate_limit_per_minute": 0})
+            await uow.commit()
+        app = create_app(settings_for(database_url), services, internal_key=INTERNAL_KEY)
+        bot = await create_bot(
+            discord.token,
+            GuildbankClient.in_process(app, INTERNAL_KEY),
+            rest_url=discord.rest_url,
+            command_guilds=[guild.id],
+        )
+        made = []
+        for name, role_id, fields in (
+            ("Red", red_role.id, {"emoji": "🔴", "description": "Reds win"}),
+            ("Blue", blue_role.id, {"switch_cost": 80}),
+        ):
+            async with unit_of_work(services) as uow:
+                made.append(
+                    await squad_admin.create_squad(
+                        uow, guild_id=str(guild.id), role_id=str(role_id), name=name, **fields
+                    )
+                )
+                await uow.commit()
+        world = World(discord, services, guild, alice, bob, *made)
+        try:
+            async with running_bot(bot.bot, discord):
+                yield world
+        finally:
+            await bot.state.api.aclose()
+
+
+def roles_of(world: World, member: FakeMember) -> set[int]:
+    found = world.discord.get_member(world.guild.id, member.user.id)
+    assert found is not None
+    return set(found.roles)
+
+
+def fields_of(message: dict[str, Any]) -> dict[str, str]:
+    return {f["name"]: f["value"] for embed in message["embeds"] for f in embed.get("fields", [])}
+
+
+async def test_list_marks_your_squad_and_your_price(world: World) -> None:
+    await world.join(world.alice, world.red.id)
+    fields = fields_of(world.reply(await world.command(world.alice, "squads list")))
+    assert "your squad" in fields["✅ 🔴 Red"]
+    assert "costs you 💰 **80** bytes" in fields["Blue"]
+    assert f"<@&{world.red.role_id}>" in fields["✅ 🔴 Red"]
+    newcomer = fields_of(world.reply(await world.command(world.bob, "squads list")))
+    assert "free for you to join" in newcomer["Blue"]
+    assert "✅ 🔴 Red" not in newcomer
+
+
+async def test_autocomplete_offers_active_squads_with_the_price(world: World) -> None:
+    await world.squad("Retired", 555555555555555555, is_active=False)
+    await world.join(world.alice, world.red.id)
+    typing = await world.discord.autocomplete(
+        world.guild.id,
+        world.alice.user.id,
+        "squads join",
+        {"squad": "e"},
+        focused="squad",
+    )
+    choices = (await world.discord.wait_for_response(typing)).json["data"]["choices"]
+    assert [(c["name"], c["value"]) for c in choices] == [
+        ("Blue — 80 bytes", str(world.blue.id)),
+        ("🔴 Red — your squad", str(world.red.id)),
+    ]
+
+
+async def test_join_grants_the_role_and_a_switch_swaps_roles_and_pays(world: World) -> None:
+    await fund(world.services, world.gid, str(world.alice.user.id), 500)
+    mark = world.discord.mark()
+    first = await world.command(world.alice, "squads join", {"squad": str(world.red.id)})
+    assert "Welcome to 🔴 Red" in world.reply(first)["embeds"][0]["title"]
+    added = await world.discord.wait_for_call("PUT", ROLE_PATH, since=mark)
+    assert added.path.endswith(f"/members/{world.alice.user.id}/roles/{world.red.role_id}")
+    assert int(world.red.role_id) in roles_of(world, world.alice)
+
+    mark = world.discord.mark()
+    switch = await world.command(world.alice, "squads join", {"squad": "blue"})  # typed name
+    embed = world.reply(switch)["embeds"][0]
+    assert "paid 💰 **80** bytes" in embed["description"]
+    await world.discord.wait_for_call("PUT", ROLE_PATH, since=mark)
+    removed = await world.discord.wait_for_call("DELETE", ROLE_PATH, since=mark)
+    assert removed.path.endswith(f"/roles/{world.red.role_id}")
+    assert roles_of(world, world.alice) >= {int(world.blue.role_id)}
+    assert int(world.red.role_id) not in roles_of(world, world.alice)
+    assert (await balance_view(world.services, world.gid, str(world.alice.user.id))).balance == 420
+
+
+async def test_join_without_a_squad_picks_from_a_menu_and_confirms_the_price(
+    world: World,
+) -> None:
+    await world.join(world.alice, world.red.id)
+    asked = await world.command(world.alice, "squads join")
+    prompt = world.reply(asked)
+    assert asked.response is not None
+    assert asked.response["data"]["flags"] & 64  # ephemeral
+    options = prompt["components"][0]["components"][0]["options"]
+    assert [o["value"] for o in options] == [str(world.blue.id)]  # not the squad you are in
+
+    picked = await world.discord.select_menu(
+        int(prompt["id"]), None, [str(world.blue.id)], user_id=world.alice.user.id
+    )
+    await world.discord.wait_for_response(picked)
+    confirm = world.reply(asked)
+    assert confirm["content"] == "Join **Blue**? It costs 💰 **80** bytes."
+    mark = world.discord.mark()
+    pressed = await world.discord.button_click(
+        int(confirm["id"]), label="Join", user_id=world.alice.user.id
+    )
+    await world.discord.wait_for_response(pressed)
+    done = world.reply(asked)
+    assert "Welcome to Blue" in done["embeds"][0]["title"]
+    assert done["components"] == []
+    await world.discord.wait_for_call("PUT", ROLE_PATH, since=mark)
+    await world.discord.wait_for_call("DELETE", ROLE_PATH, since=mark)
+    assert await world.squad_of(world.alice) == world.blue.id
+
+
+async def test_cancelling_the_confirmation_joins_nothing(world: World) -> None:
+    asked = await world.command(world.bob, "squads join")
+    prompt = world.reply(asked)
+    picked = await world.discord.select_menu(
+        int(prompt["id"]), None, [str(world.red.id)], user_id=world.bob.user.id
+    )
+    await world.discord.wait_for_response(picked)
+    assert world.reply(asked)["content"] == "Join **Red**? It's free for you."
+    pressed = await world.discord.button_click(
+        int(prompt["id"]), label="Cancel", user_id=world.bob.user.id
+    )
+    await world.discord.wait_for_response(pressed)
+    assert world.reply(asked)["content"] == "Cancelled: you did not join a squad."
+    assert await world.squad_of(world.bob) is None
+    assert world.discord.calls("PUT", f"/guilds/{world.guild.id}/members") == []
+
+
+async def test_leave_removes_the_role(world: World) -> None:
+    await world.command(world.alice, "squads join", {"squad": str(world.red.id)})
+    assert int(world.red.role_id) in roles_of(world, world.alice)
+    mark = world.discord.mark()
+    left = await world.command(world.alice, "squads leave")
+    assert world.reply(left)["content"].startswith("You left **Red**.")
+    removed = await world.discord.wait_for_call("DELETE", ROLE_PATH, since=mark)
+    assert removed.path.endswith(f"/roles/{world.red.role_id}")
+    assert int(world.red.role_id) not in roles_of(world, world.alice)
+    again = await world.command(world.alice, "squads leave")
+    assert world.reply(again)["content"] == "You are not in a squad."
+
+
+async def test_a_refused_role_change_is_explained_and_logged(world: World) -> None:
+    high = world.discord.add_role(world.guild.id, "Above the bot", position=200)
+    lofty = await world.squad("Lofty", high.id)
+    with structlog.testing.capture_logs() as logs:
+        joined = await world.command(world.bob, "squads join", {"squad": "Lofty"})
+    reply = world.reply(joined)
+    assert "couldn't give you the" in reply["content"]
+    assert "Missing Permissions" in reply["content"]
+    assert "Welcome to Lofty" in reply["embeds"][0]["title"]  # the join itself stands
+    assert await world.squad_of(world.bob) == lofty.id
+    refused = [
+        e for e in logs if e["event"] == "squad role out of sync: Discord refused the change"
+    ]
+    assert refused
+    assert (refused[0]["role_id"], refused[0]["action"], refused[0]["status"]) == (
+        str(high.id),
+        "add",
+        403,
+    )
+
+
+async def test_a_role_deleted_in_discord_is_explained_on_leave(world: World) -> None:
+    await world.command(world.alice, "squads join", {"squad": "Red"})
+    world.discord.fail("DELETE", ROLE_PATH, status=404, code=10011, message="Unknown Role")
+    left = await world.command(world.alice, "squads leave")
+    content = world.reply(left)["content"]
+    assert content.startswith("You left **Red**.")
+    assert "couldn't take away the" in content
+    assert "Unknown Role" in content
+    assert await world.squad_of(world.alice) is None
+
+
+async def test_info_members_and_leaderboard(world: World) -> None:
+    await fund(world.services, world.gid, str(world.alice.user.id), 300)
+    await world.join(world.alice, world.red.id)
+    await world.join(world.bob, world.blue.id)
+
+    mine = world.reply(await world.command(world.alice, "squads info"))
+    assert mine["embeds"][0]["title"] == "🔴 Red"
+    assert fields_of(mine)["Members"] == "1 member(s)"
+    other = fields_of(
+        world.reply(await world.command(world.alice, "squads info", {"squad": "Blue"}))
+    )
+    assert "80" in other["For you"]
+
+    roster = world.reply(await world.command(world.bob, "squads members", {"squad": "red"}))
+    assert roster["embeds"][0]["description"] == f"<@{world.alice.user.id}> — 💰 **300** bytes"
+    board = world.reply(await world.command(world.bob, "squads leaderboard"))
+    lines = board["embeds"][0]["description"].splitlines()
+    assert lines[0].startswith("🥇 🔴 Red — 💰 **300** bytes")
+    assert lines[1].startswith("🥈 Blue — 💰 **100** bytes")
+
+    nobody = world.discord.add_member(world.guild.id, username="carol")
+    lonely = await world.command(nobody, "squads info")
+    assert world.reply(lonely)["content"].startswith("You are not in a squad yet")
+    unknown = await world.command(nobody, "squads members", {"squad": "Purple"})
+    assert world.reply(unknown)["content"] == "There is no squad called 'Purple'."
+
+
+async def test_api_refusals_reach_the_member_unchanged(world: World) -> None:
+    tiny = await world.squad("Tiny", 444444444444444444, max_members=1)
+    await world.join(world.alice, tiny.id)
+    full = await world.command(world.bob, "squads join", {"squad": "Tiny"})
+    assert world.reply(full)["content"] == "Tiny is full (1 members)."
+    assert full.response is not None
+    assert full.response["data"]["flags"] & 64
+    await fund(world.services, world.gid, str(world.alice.user.id), 10)
+    poor = await world.command(world.alice, "squads join", {"squad": "Blue"})
+    assert "insufficient" in world.reply(poor)["content"]
+    assert await world.squad_of(world.alice) == tiny.id
