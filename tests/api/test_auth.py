@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from starlette.routing import Mount
 
@@ -158,31 +157,32 @@ async def test_every_other_route_refuses_a_missing_key(
         assert "key" in body["detail"].lower()
 
 
-@pytest.mark.parametrize(
-    "header",
-    [
-        "Bearer",
-        "Bearer ",
-        "Bearer not-a-key",
-        "Bearer gb_000000000000_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
-        "Token {key}",
-        "Basic {key}",
-        "{key}",
-        "Bearer {key}x",
-        "Bearer {tampered}",
-    ],
+MALFORMED = (
+    "Bearer",
+    "Bearer ",
+    "Bearer not-a-key",
+    "Bearer gb_000000000000_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "Token {key}",
+    "Basic {key}",
+    "{key}",
+    "Bearer {key}x",
+    "Bearer {tampered}",
 )
+
+
 async def test_every_other_route_refuses_a_malformed_or_wrong_key(
-    app: FastAPI, anonymous: httpx.AsyncClient, guild: str, api_key: str, header: str
+    app: FastAPI, anonymous: httpx.AsyncClient, guild: str, api_key: str
 ) -> None:
     tampered = api_key[:-1] + ("A" if api_key[-1] != "A" else "B")
-    value = header.format(key=api_key, tampered=tampered)
-    for endpoint in protected(app):
-        method, path = endpoint.route
-        response = await call(
-            anonymous, method, concrete(path, guild), headers={"Authorization": value}
-        )
-        error_of(response, 401, "unauthorized")
+    for header in MALFORMED:
+        value = header.format(key=api_key, tampered=tampered)
+        for endpoint in protected(app):
+            method, path = endpoint.route
+            response = await call(
+                anonymous, method, concrete(path, guild), headers={"Authorization": value}
+            )
+            assert response.status_code == 401, (header, method, path, response.text)
+            error_of(response, 401, "unauthorized")
 
 
 async def test_the_valid_key_is_accepted_everywhere(

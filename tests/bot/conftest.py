@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -246,7 +246,7 @@ def field_values(embed: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def logs() -> Iterator[list[dict[str, Any]]]:
+def logs() -> Iterator[list[MutableMapping[str, Any]]]:
     """Our structlog events as dicts: assertable, and no slow pretty tracebacks in tests."""
     with capture_logs() as captured:
         yield captured

@@ -11,7 +11,7 @@ from guildbank.bot import sending
 from guildbank.bot.app import GuildbankBot
 from tests.bot.conftest import WAIT, BotWorld, content_of, embed_of, is_ephemeral
 from tests.factories import guild_money
-from tests.fakes.discord import FakeInteraction
+from tests.fakes.discord import FakeInteraction, FakeMember, FakeUser
 from tests.fakes.discord_rest import RecordedCall
 
 TRANSFERS = r"/api/guilds/\d+/bytes/transactions"
@@ -221,7 +221,12 @@ async def test_modal_refusals_are_answered_and_move_nothing(
     await world.fund(world.alice, 50)
     await world.fund(world.bob, 0)  # bob's account exists, so the refusal has nothing to open
     before = await guild_money(world.services, world.gid)
-    user = {"robot": world.robot, "outsider": world.outsider, "bob": world.bob}[target]
+    users: dict[str, FakeMember | FakeUser] = {
+        "robot": world.robot,
+        "outsider": world.outsider,
+        "bob": world.bob,
+    }
+    user = users[target]
     opened, inputs = await _open_modal(world, user.id)
     submitted = await world.discord.modal_submit(opened, {inputs["Amount"]: "99"})
     answer = await world.discord.wait_for_response(submitted, timeout=WAIT)

@@ -6,7 +6,7 @@ from typing import Any
 
 from guildbank.bot.app import GuildbankBot
 from guildbank.bot.listeners import CLAIMED_REACTION
-from tests.bot.conftest import WAIT, BotWorld, embed_of
+from tests.bot.conftest import WAIT, BotWorld, embed_of, field_values
 from tests.fakes.discord import FakeMember
 
 DAILY = r"/api/guilds/\d+/bytes/daily/\d+"
@@ -155,6 +155,16 @@ async def test_role_rewards_are_granted_on_crossing_and_refusals_do_not_crash(
     ]
     assert guild.members[world.bob.id].roles == [regular.id, rich.id]
     assert (await world.balance(world.bob)).total_received == 159
+
+    # /bytes balance shows the ladder: what was earned and what comes next.
+    _, carols = await world.command(world.carol, "bytes balance")
+    assert field_values(embed_of(carols))["Role rewards"] == (
+        f"Earned: <@&{regular.id}>\nNext: <@&{locked.id}> at 100 received (90 to go)"
+    )
+    _, bobs = await world.command(world.bob, "bytes balance")
+    assert field_values(embed_of(bobs))["Role rewards"] == (
+        f"Earned: <@&{regular.id}>, <@&{locked.id}>, <@&{rich.id}>"
+    )
 
 
 async def test_startup_reconcile_grants_missed_roles_only(world: BotWorld) -> None:

@@ -6,12 +6,14 @@ import asyncio
 import os
 import socket
 import sys
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import hikari
 import lightbulb
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from guildbank.bot.app import BotConfigError, GuildbankBot, check_token, create_bot
@@ -154,9 +156,9 @@ async def test_a_restart_loses_nothing_and_does_not_push_commands_again(world: B
         await world.discord.send_message(world.guild.id, None, world.alice.id, "hi")
     )
     _, sent = await world.command(world.alice, "bytes send", {"user": world.bob.id, "amount": 30})
-    assert "guild_id" not in world.discord.interactions[int(sent.path.split("/")[2])].payload[
-        "data"
-    ]
+    assert (
+        "guild_id" not in world.discord.interactions[int(sent.path.split("/")[2])].payload["data"]
+    )
     await world.stop_bot(first)
     assert not first.bot.is_alive
 
@@ -304,8 +306,10 @@ async def test_sharded_processes_each_serve_their_guilds_and_only_shard_zero_syn
         interaction = await discord.slash_command(guild.id, member.id, "bytes balance")
         answer = await discord.wait_for_response(interaction, timeout=WAIT)
         assert embed_of(answer)["description"] == "💰 **100** bytes"
-        await discord.send_message(guild.id, None, member.id, "hi")
-        await discord.wait_for_call("PUT", rf"/channels/\d+/messages/\d+/reactions/.+", since=0)
+        said = await discord.send_message(guild.id, None, member.id, "hi")
+        await discord.wait_for_call(
+            "PUT", rf"/channels/\d+/messages/{said['id']}/reactions/.+", timeout=WAIT
+        )
     await world.recorder.wait_for("POST", DAILY, count=2)
     assert [p.daily.api_calls for p in processes] == [1, 1]
     for guild in (zero, one):
@@ -325,18 +329,19 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the database is out of reach anyway
 async def test_api_unreachable_gets_a_friendly_answer_and_a_logged_error(
-    world: BotWorld, logs: list[dict[str, Any]]
+    world: BotWorld, logs: list[MutableMapping[str, Any]]
 ) -> None:
     down = GuildbankClient.over_http(f"http://127.0.0.1:{_closed_port()}", world.key)
     gb = await world.start_bot(api=down)
     handled = world.messages_handled(gb)
     answers = []
-    for name, options in [
+    commands: list[tuple[str, dict[str, Any]]] = [
         ("bytes balance", {}),  # a read: retried, then refused
         ("daily", {}),  # an idempotent write: retried, then refused
         ("bytes send", {"user": world.bob.id, "amount": 5}),
         ("economy add", {"user": world.bob.id, "amount": 5, "reason": "x"}),
-    ]:
+    ]
+    for name, options in commands:
         user = world.admin if name.startswith("economy") else world.alice
         answers.append((name, (await world.command(user, name, options))[1]))
     message = await world.discord.send_message(world.guild.id, None, world.alice.id, "hi")
@@ -385,7 +390,11 @@ def test_bot_command_exits_2_with_a_clear_message_on_a_bad_token(
         "GUILDBANK_DISCORD_TOKEN": token,
         "GUILDBANK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'never.db'}",
     }
-    result = CliRunner().invoke(cli, ["bot"], env=env)
+    saved = structlog.get_config()  # the command configures logging for the process
+    try:
+        result = CliRunner().invoke(cli, ["bot"], env=env)
+    finally:
+        structlog.configure(**saved)
     assert result.exit_code == 2, result.output
     assert "Bot configuration error" in result.output
     assert "GUILDBANK_DISCORD_TOKEN" in result.output

@@ -47,7 +47,23 @@ def balance_embed(name: str, balance: BalanceOut, config: ConfigOut, *, own: boo
     if own:
         daily = "available now" if balance.daily_available else "claimed today"
         embed.add_field("Daily reward", daily, inline=True)
+    if config.role_rewards:
+        embed.add_field("Role rewards", _role_progress(balance.total_received, config))
     return embed
+
+
+def _role_progress(received: int, config: ConfigOut) -> str:
+    """Reward roles earned by ``received`` (total received) and the next one to earn."""
+    ladder = sorted(config.role_rewards.items(), key=lambda item: (item[1], item[0]))
+    earned = [f"<@&{role}>" for role, threshold in ladder if threshold <= received]
+    upcoming = [(role, threshold) for role, threshold in ladder if threshold > received]
+    lines = [f"Earned: {', '.join(earned)}"] if earned else []
+    if upcoming:
+        role, threshold = upcoming[0]
+        lines.append(
+            f"Next: <@&{role}> at {threshold:,} received ({threshold - received:,} to go)"
+        )
+    return "\n".join(lines)
 
 
 def daily_embed(daily: DailyOut, config: ConfigOut) -> hikari.Embed:

@@ -7,7 +7,10 @@ Every movement of money is a ``ledger_transactions`` row with two or more
 after, and the account's cached ``balance`` is updated in the same database transaction.
 Accounts are locked in ascending id order, so two transfers between the same members in
 opposite directions can never deadlock; a member account that would go negative violates
-``ck_accounts_balance_non_negative`` and the whole posting is refused.
+``ck_accounts_balance_non_negative`` and the whole posting is refused. Services that lock rows
+before posting (a daily claim, opening an account, an admin "set") lock the guild's mint first:
+system accounts are created with the guild, so their ids are below every member's and the
+order stays ascending.
 
 On PostgreSQL the posting is a single call of the ``guildbank_post`` PL/pgSQL function
 (created by migration 0001): one round trip does the locking, the balance updates and the

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import redis.asyncio as redis
@@ -107,15 +108,16 @@ class DashboardState:
     def limiter(self) -> MovingWindowRateLimiter:
         """Created on first use: the in-memory storage needs a running event loop."""
         if self._limiter is None:
-            storage: Storage = MemoryStorage()
+            storage: Storage
             if self.settings.redis_url:
                 # redis-py (already a dependency) rather than limits' default client, coredis.
                 self._limiter_pool = redis.ConnectionPool.from_url(self.settings.redis_url)
+                options: dict[str, Any] = {"connection_pool": self._limiter_pool}
                 storage = RedisStorage(
-                    f"async+{self.settings.redis_url}",
-                    implementation="redispy",
-                    connection_pool=self._limiter_pool,  # type: ignore[arg-type]  # passed to redis-py
+                    f"async+{self.settings.redis_url}", implementation="redispy", **options
                 )
+            else:
+                storage = MemoryStorage()
             self._limiter = MovingWindowRateLimiter(storage)
         return self._limiter
 
