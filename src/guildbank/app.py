@@ -12,11 +12,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
+from guildbank.api.deps import require
 from guildbank.api.errors import install_error_handlers
 from guildbank.api.middleware import RequestContextMiddleware
 from guildbank.api.routers import bytes as bytes_router
@@ -101,8 +102,9 @@ def create_app(
     app.include_router(stream.router, prefix="/api")
     app.mount("/admin", build_dashboard())
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics", include_in_schema=False, dependencies=[Depends(require("read"))])
     async def metrics() -> Response:
+        """Prometheus metrics; scrape with a read-scoped API key as bearer token."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

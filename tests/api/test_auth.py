@@ -29,10 +29,8 @@ from tests.factories import bytes_url, error_of, member
 PUBLIC = {
     ("GET", "/"),
     ("GET", "/health"),
-    ("GET", "/health/detailed"),
     ("GET", "/api/docs"),
     ("GET", "/api/openapi.json"),
-    ("GET", "/metrics"),
 }
 # The dashboard is mounted whole and authenticates people with sessions (tested with it).
 SESSION_MOUNTS = {"/admin"}

@@ -20,9 +20,10 @@ async def test_request_id_is_echoed(anonymous: httpx.AsyncClient) -> None:
 
 
 async def test_health_detailed_reports_the_database(
-    anonymous: httpx.AsyncClient, backend: str
+    api: httpx.AsyncClient, anonymous: httpx.AsyncClient, backend: str
 ) -> None:
-    response = await anonymous.get("/health/detailed")
+    assert (await anonymous.get("/health/detailed")).status_code == 401
+    response = await api.get("/health/detailed")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"

@@ -23,7 +23,7 @@ PAGE = """<!doctype html>
 <li>the admin dashboard at <a href="/admin/">/admin</a></li>
 <li>the REST API at <code>/api</code> &mdash; <a href="/api/docs">interactive docs</a>,
 <a href="/api/openapi.json">OpenAPI schema</a></li>
-<li>health at <a href="/health">/health</a> and <a href="/health/detailed">/health/detailed</a></li>
+<li>health at <a href="/health">/health</a> (details at /health/detailed with an API key)</li>
 <li>database: <code>{backend}</code>; event bus: <code>{bus}</code>;
 Discord bot: <code>{bot}</code></li>
 </ul>

@@ -1,14 +1,15 @@
-"""Liveness and readiness: ``/health`` answers without auth, ``/health/detailed`` checks deps."""
+"""Liveness and readiness: ``/health`` answers anyone; ``/health/detailed`` (which names the
+backends and their errors) needs an API key, like everything but ``/``, ``/health`` and the docs."""
 
 from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from guildbank.api.deps import api_state
+from guildbank.api.deps import api_state, require
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +19,7 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/detailed")
+@router.get("/health/detailed", dependencies=[Depends(require("read"))])
 async def health_detailed(request: Request) -> JSONResponse:
     state = api_state(request)
     checks: dict[str, dict[str, object]] = {}
