@@ -73,6 +73,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await app.state.dashboard.close()
+            await app.state.api.limits.close()
             if owns_services:
                 await app.state.api.services.bus.close()
                 await app.state.api.services.engine.dispose()

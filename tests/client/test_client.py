@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import date
@@ -87,6 +86,14 @@ async def test_every_call_returns_its_typed_model(client: GuildbankClient) -> No
     transfers = await client.transactions(GUILD, type="transfer", user_id=None)
     assert [t.id for t in transfers] == [sent.id]
 
+    await client.update_config(GUILD, {"role_rewards": {"999999999999999999": 30}})
+    holders = await client.role_reward_holders(GUILD)
+    assert all(isinstance(h, RoleRewardHolderOut) for h in holders)
+    # Received so far: alice 25 (her daily), bob 40 (the transfer).
+    assert [(h.user_id, h.total_received, h.role_ids) for h in holders] == [
+        (BOB, 40, ["999999999999999999"])
+    ]
+
     adjusted = await client.adjust(
         GUILD,
         user_id=BOB,
@@ -113,14 +120,6 @@ async def test_every_call_returns_its_typed_model(client: GuildbankClient) -> No
     integrity = await client.integrity(GUILD)
     assert isinstance(integrity, IntegrityOut)
     assert (integrity.ok, integrity.total, integrity.problems) == (True, 0, [])
-
-    await client.update_config(GUILD, {"role_rewards": {"999999999999999999": 20}})
-    holders = await client.role_reward_holders(GUILD)
-    assert all(isinstance(h, RoleRewardHolderOut) for h in holders)
-    assert {h.user_id: h.role_ids for h in holders} == {
-        ALICE: ["999999999999999999"],
-        BOB: ["999999999999999999"],
-    }
 
     status = await client.set_member_active(GUILD, BOB, False)
     assert status == MemberStatusOut(guild_id=GUILD, user_id=BOB, active=False, known=True)
@@ -311,19 +310,6 @@ async def test_retries_wait_between_attempts() -> None:
     assert loop.time() - started >= 0.15
 
 
-async def test_over_http_sends_the_bearer_key_and_the_idempotency_key() -> None:
-    script = Script(200)
-    api = GuildbankClient.over_http("http://api.example/", "secret-key")
-    api._http._transport = httpx.MockTransport(script)
-    await api.update_config(GUILD, {"daily_amount": 10}, idempotency_key="key-1")
-    await api.aclose()
-    (request,) = script.attempts
-    assert request.headers["authorization"] == "Bearer secret-key"
-    assert request.headers["idempotency-key"] == "key-1"
-    assert str(request.url) == f"http://api.example/api/guilds/{GUILD}/bytes/config"
-    assert json.loads(request.content) == {"daily_amount": 10}
-
-
 # -- in process and over HTTP agree --------------------------------------------------------------
 
 
@@ -344,7 +330,7 @@ async def http_base(app: FastAPI) -> AsyncIterator[str]:
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag only
+        while not server.started:  # uvicorn exposes a flag only, no event
             if serving.done():
                 await serving
             await asyncio.sleep(0.01)
@@ -359,7 +345,7 @@ async def test_in_process_and_over_http_give_the_same_answers(
     app: FastAPI, api_key: str, http_base: str
 ) -> None:
     local = GuildbankClient.in_process(app, api_key)
-    remote = GuildbankClient.over_http(http_base, api_key)
+    remote = GuildbankClient.over_http(http_base + "/", api_key)  # a trailing slash is fine
     try:
         await remote.register_guild(GUILD, "Both ways")
         await local.update_config(GUILD, {"rate_limit_per_minute": 0})
@@ -387,7 +373,12 @@ async def test_in_process_and_over_http_give_the_same_answers(
                     idempotency_key="big",
                 )
             refusals.append(
-                (refused.value.status, refused.value.code, refused.value.detail, refused.value.fields)
+                (
+                    refused.value.status,
+                    refused.value.code,
+                    refused.value.detail,
+                    refused.value.fields,
+                )
             )
         assert refusals[0] == refusals[1]
         assert refusals[0][:2] == (400, "insufficient_balance")

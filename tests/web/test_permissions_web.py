@@ -315,3 +315,27 @@ async def test_the_local_admin_sees_every_server(
         for gid in (GUILD_ID, OTHER_GUILD_ID):
             assert (await client.get(f"/admin/guilds/{gid}")).status_code == 200
         assert csrf_from(servers)
+
+
+async def test_managed_servers_without_guildbank_are_listed_but_not_opened(
+    discord_app: FastAPI, discord: FakeDiscord
+) -> None:
+    third = discord.add_guild(name="Guild C")
+    owner = discord.users[third.owner_id]
+    async with client_for(discord_app) as client:
+        await oauth_login(client, discord, owner.id)
+        servers = (await client.get("/admin/")).text
+        assert "Servers you manage without guildbank" in servers
+        assert f"Guild C <code>{third.id}</code>" in servers
+        assert (await client.get(f"/admin/guilds/{third.id}")).status_code == 404
+
+
+async def test_discord_lookups_are_cached_briefly(
+    manager_client: httpx.AsyncClient, discord: FakeDiscord
+) -> None:
+    since = discord.mark()
+    for _ in range(3):
+        assert (await manager_client.get(f"/admin/guilds/{GUILD_ID}/settings")).status_code == 200
+    roles = discord.rest.find("GET", rf"/guilds/{GUILD_ID}/roles", since=since)
+    assert len(roles) == 1
+    assert roles[0].headers["Authorization"] == f"Bot {discord.token}"

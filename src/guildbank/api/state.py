@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
 
 from guildbank.domain.errors import RateLimited
 from guildbank.services.apikeys import Principal
+from guildbank.services.ratelimit import SharedLimiter
 from guildbank.services.uow import Services, TtlCache
 from guildbank.settings import Settings
 
@@ -23,24 +23,19 @@ class ApiState:
     principals: TtlCache[str, Principal] = field(init=False)
     # Keys that live only in this process's memory, e.g. the embedded bot's in-process key.
     internal_keys: dict[str, Principal] = field(default_factory=dict)
-    limiter: MovingWindowRateLimiter = field(init=False)
+    limits: SharedLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.principals = TtlCache(self.settings.api_key_cache_seconds)
-        storage: Storage = (
-            RedisStorage(f"async+{self.settings.redis_url}")
-            if self.settings.redis_url
-            else MemoryStorage()
-        )
-        self.limiter = MovingWindowRateLimiter(storage)
+        self.limits = SharedLimiter(self.settings.redis_url)
 
     async def limit_balance_changes(self, guild_id: str, user_id: str, per_minute: int) -> None:
         """Per-member limit on balance modifications (guild setting; 0 turns it off)."""
         if per_minute <= 0:
             return
         item = RateLimitItemPerMinute(per_minute)
-        if not await self.limiter.hit(item, "balance", guild_id, user_id):
-            stats = await self.limiter.get_window_stats(item, "balance", guild_id, user_id)
-            import time  # noqa: PLC0415
+        limiter = self.limits.limiter
+        if not await limiter.hit(item, "balance", guild_id, user_id):
+            stats = await limiter.get_window_stats(item, "balance", guild_id, user_id)
 
             raise RateLimited(retry_after_seconds=max(1, int(stats.reset_time - time.time()) + 1))

@@ -60,9 +60,7 @@ def _role_progress(received: int, config: ConfigOut) -> str:
     lines = [f"Earned: {', '.join(earned)}"] if earned else []
     if upcoming:
         role, threshold = upcoming[0]
-        lines.append(
-            f"Next: <@&{role}> at {threshold:,} received ({threshold - received:,} to go)"
-        )
+        lines.append(f"Next: <@&{role}> at {threshold:,} received ({threshold - received:,} to go)")
     return "\n".join(lines)
 
 

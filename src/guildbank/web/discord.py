@@ -1,4 +1,4 @@
-"""What the dashboard asks Discord: names, avatars, roles and channels (bot token), and the
+"""What the dashboard asks Discord: names, avatars and roles (bot token), and the
 OAuth2 code flow with a user's guild permissions (user token).
 
 Nothing Discord stores is copied into our database: lookups go to Discord's REST API and are
@@ -9,13 +9,14 @@ empty and the pages show ids instead of names.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import structlog
+
+from guildbank.services.uow import TtlCache
 
 __all__ = [
     "ADMINISTRATOR",
@@ -66,37 +67,24 @@ def _member_from(payload: dict[str, Any]) -> DiscordMember:
     )
 
 
-class _Cache:
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._items: dict[Any, tuple[float, Any]] = {}
-
-    def get(self, key: Any) -> tuple[bool, Any]:
-        item = self._items.get(key)
-        if item is None or item[0] < time.monotonic():
-            return False, None
-        return True, item[1]
-
-    def put(self, key: Any, value: Any) -> None:
-        self._items[key] = (time.monotonic() + self.ttl, value)
-
-
 class DiscordDirectory:
     """Bot-token lookups with a short cache; every failure degrades to "unknown"."""
 
     def __init__(self, http: Callable[[], httpx.AsyncClient], bot_token: str, ttl: float) -> None:
         self._http = http
         self._headers = {"Authorization": f"Bot {bot_token}"}
-        self._cache = _Cache(ttl)
+        # Values are wrapped in a 1-tuple so that "Discord failed" (None) is cached too.
+        self._cache: TtlCache[tuple[str, tuple[tuple[str, Any], ...]], tuple[Any]] = TtlCache(ttl)
         self.enabled = bool(bot_token)
 
     async def _get(self, path: str, **params: Any) -> Any:
         """GET a bot endpoint; None when disabled or Discord fails (logged)."""
         if not self.enabled:
             return None
-        found, value = self._cache.get((path, tuple(sorted(params.items()))))
-        if found:
-            return value
+        key = (path, tuple(sorted(params.items())))
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached[0]
         try:
             response = await self._http().get(path, params=params, headers=self._headers)
             value = response.json() if response.status_code == 200 else None
@@ -105,7 +93,7 @@ class DiscordDirectory:
         except (httpx.HTTPError, ValueError) as error:
             log.warning("discord lookup failed", path=path, error=repr(error))
             value = None
-        self._cache.put((path, tuple(sorted(params.items()))), value)
+        self._cache.put(key, (value,))
         return value
 
     async def guild_name(self, guild_id: str) -> str | None:
@@ -123,12 +111,6 @@ class DiscordDirectory:
             if str(r["id"]) != guild_id
         ]
         return {r.id: r for r in sorted(found, key=lambda r: -r.position)}
-
-    async def channels(self, guild_id: str) -> dict[str, str]:
-        channels = await self._get(f"/guilds/{guild_id}/channels")
-        if not isinstance(channels, list):
-            return {}
-        return {str(c["id"]): str(c.get("name") or c["id"]) for c in channels}
 
     async def _member_list(self, guild_id: str) -> dict[str, DiscordMember]:
         listed = await self._get(f"/guilds/{guild_id}/members", limit=MEMBER_LIST_LIMIT)

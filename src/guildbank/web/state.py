@@ -12,18 +12,16 @@ from __future__ import annotations
 import hmac
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
-import redis.asyncio as redis
 import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 
+from guildbank.services.ratelimit import SharedLimiter
 from guildbank.services.uow import Services
 from guildbank.settings import Settings
 from guildbank.web.discord import DiscordDirectory, DiscordOAuth, OAuthFailed
@@ -97,8 +95,7 @@ class DashboardState:
         )
         self._decoy_hash: str | None = None
         self.login_limit = RateLimitItemPerMinute(max(1, settings.login_attempts_per_minute))
-        self._limiter: MovingWindowRateLimiter | None = None
-        self._limiter_pool: redis.ConnectionPool | None = None
+        self._limits = SharedLimiter(self.settings.redis_url)
 
     @property
     def local_login_enabled(self) -> bool:
@@ -106,20 +103,7 @@ class DashboardState:
 
     @property
     def limiter(self) -> MovingWindowRateLimiter:
-        """Created on first use: the in-memory storage needs a running event loop."""
-        if self._limiter is None:
-            storage: Storage
-            if self.settings.redis_url:
-                # redis-py (already a dependency) rather than limits' default client, coredis.
-                self._limiter_pool = redis.ConnectionPool.from_url(self.settings.redis_url)
-                options: dict[str, Any] = {"connection_pool": self._limiter_pool}
-                storage = RedisStorage(
-                    f"async+{self.settings.redis_url}", implementation="redispy", **options
-                )
-            else:
-                storage = MemoryStorage()
-            self._limiter = MovingWindowRateLimiter(storage)
-        return self._limiter
+        return self._limits.limiter
 
     def http(self) -> httpx.AsyncClient:
         """The client for Discord's REST API, opened on first use (closed by ``close``)."""
@@ -134,9 +118,7 @@ class DashboardState:
             await self._http_client.aclose()
             self._http_client = None
         await self.sessions.close()
-        if self._limiter_pool is not None:
-            await self._limiter_pool.aclose()
-            self._limiter_pool = None
+        await self._limits.close()
 
     # -- authentication -----------------------------------------------------------------------
 
