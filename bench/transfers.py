@@ -45,6 +45,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,9 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from guildbank.app import create_app
+from guildbank.db import ledger
 from guildbank.db.migrate import upgrade
+from guildbank.domain.ledger import Leg, transfer_legs
 from guildbank.services import apikeys, economy, integrity
 from guildbank.services.guilds import register_guild, update_config
 from guildbank.services.runtime import build_services
@@ -201,6 +204,11 @@ class CpuMeter:
     def tree_cpu(self) -> float:
         return self._used(lambda pid: pid in self._tree)
 
+    def tree_shares(self) -> list[float]:
+        """CPU seconds of each process of the tree, largest first."""
+        last, first = self._last.items(), self._first
+        return sorted((cpu - first.get(p, 0.0) for p, cpu in last if p in self._tree), reverse=True)
+
 
 # --------------------------------------------------------------------------- databases
 
@@ -261,16 +269,28 @@ def pgbench_init(database: str, scale: int) -> None:
     )
 
 
-def pgbench_tpcb(database: str, *, name: str, clients: int, seconds: int) -> RunResult:
-    """Run pgbench's built-in TPC-B script; latencies come from its per-transaction log."""
+def pgbench_run(
+    database: str,
+    *,
+    name: str,
+    clients: int,
+    seconds: int,
+    script: str | None = None,
+    extra: Sequence[str] = (),
+) -> RunResult:
+    """Run pgbench (built-in TPC-B, or ``script``); latencies come from its transaction log."""
     threads = min(clients, os.cpu_count() or 1)
     client_before = children_cpu()
     with (
-        tempfile.TemporaryDirectory(prefix="gb-pgbench-") as logs,
+        tempfile.TemporaryDirectory(prefix="gb-pgbench-") as work,
         CpuMeter(database) as meter,
     ):
-        command = [pgbench_path(), *PGBENCH, "-c", str(clients), "-j", str(threads)]
-        command += ["-T", str(seconds), "-l", "--log-prefix", str(Path(logs) / "tx"), database]
+        command = [pgbench_path(), *PGBENCH, "-c", str(clients), "-j", str(threads), *extra]
+        if script is not None:
+            script_file = Path(work) / "script.sql"
+            script_file.write_text(script)
+            command += ["-n", "-f", str(script_file)]
+        command += ["-T", str(seconds), "-l", "--log-prefix", str(Path(work) / "tx"), database]
         run = subprocess.run(
             command,
             check=True,
@@ -279,7 +299,7 @@ def pgbench_tpcb(database: str, *, name: str, clients: int, seconds: int) -> Run
             timeout=seconds + 120,
         )
         latencies: list[float] = []
-        for log in Path(logs).glob("tx*"):
+        for log in Path(work).glob("tx.*"):
             for line in log.read_text().splitlines():
                 columns = line.split()
                 if len(columns) >= 3 and columns[2].isdigit():  # "skipped"/"failed" are not
@@ -288,13 +308,78 @@ def pgbench_tpcb(database: str, *, name: str, clients: int, seconds: int) -> Run
     if tps is None:
         msg = f"could not read tps from pgbench:\n{run.stdout}\n{run.stderr}"
         raise RuntimeError(msg)
-    result = summarise(name, latencies, seconds)
+    failed = re.search(r"^number of failed transactions: (\d+)", run.stdout, re.MULTILINE)
+    result = summarise(name, latencies, seconds, failures=int(failed.group(1)) if failed else 0)
     # pgbench's own tps excludes connection time; use it rather than count / duration.
     result.seconds = len(latencies) / float(tps.group(1))
     result.client_cpu = children_cpu() - client_before
     result.db_cpu = meter.database_cpu
-    result.notes.append(f"pgbench -c {clients} -j {threads} -T {seconds} (built-in tpcb-like)")
+    what = "built-in tpcb-like" if script is None else "custom script"
+    result.notes.append(
+        f"pgbench -c {clients} -j {threads} {' '.join(extra)} -T {seconds} ({what})".replace(
+            "  ", " "
+        )
+    )
     return result
+
+
+# The transfer as the database sees it from the service layer (BEGIN, one prepared call of
+# guildbank_post, COMMIT), driven by pgbench: the ceiling of the design with no Python at all.
+TRANSFER_SCRIPT = """
+\\set g random({low}, {high})
+\\set r random({low}, {high} - 1)
+\\set r case when :r >= :g then :r + 1 else :r end
+\\set amt random(1, {max_amount})
+\\set lo least(:g, :r)
+\\set hi greatest(:g, :r)
+\\set a1 case when :g < :r then -:amt else :amt end
+\\set a2 -:a1
+\\set in1 case when :g < :r then 0 else :amt end
+\\set in2 case when :g < :r then :amt else 0 end
+BEGIN;
+SELECT o_tx, o_created, o_account, o_amount, o_before, o_after, o_received FROM guildbank_post(
+  '{guild}', 'transfer', :amt::bigint, NULL, 'pgbench', NULL, now(),
+  ARRAY[:lo::bigint, :hi::bigint], ARRAY[:a1::bigint, :a2::bigint],
+  ARRAY[:in1::bigint, :in2::bigint], ARRAY[:in2::bigint, :in1::bigint]);
+END;
+"""
+
+
+async def member_account_range(database: str) -> tuple[int, int] | None:
+    """The member accounts' id range when contiguous (it is: they are opened in one go)."""
+    engine = create_async_engine(pg_url(database))
+    try:
+        async with engine.connect() as connection:
+            low, high, count = (
+                await connection.execute(
+                    text(
+                        "SELECT min(id), max(id), count(*) FROM accounts "
+                        "WHERE guild_id = :guild AND NOT is_system"
+                    ),
+                    {"guild": GUILD_ID},
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    return (low, high) if count > 1 and high - low + 1 == count else None
+
+
+def pgbench_transfers(database: str, *, clients: int, seconds: int) -> RunResult | None:
+    """pgbench driving the transfer's own SQL against the guildbank database."""
+    accounts = uvloop.run(member_account_range(database))
+    if accounts is None:
+        return None
+    script = TRANSFER_SCRIPT.format(
+        low=accounts[0], high=accounts[1], max_amount=MAX_AMOUNT, guild=GUILD_ID
+    )
+    return pgbench_run(
+        database,
+        name="pgbench: guildbank_post, no Python",
+        clients=clients,
+        seconds=seconds,
+        script=script,
+        extra=["-M", "prepared"],
+    )
 
 
 # --------------------------------------------------------------------------- guildbank set-up
@@ -626,8 +711,163 @@ def api_run(
         result.app_cpu = meter.tree_cpu
         result.db_cpu = meter.database_cpu
     result.name = f"HTTP API, {workers} worker{'s' if workers > 1 else ''}"
-    result.notes.append(f"uvicorn --workers {workers} (uvloop, httptools); load from {load}")
+    busy = ", ".join(f"{cpu:.1f}" for cpu in meter.tree_shares() if cpu >= 0.05)
+    result.notes.append(
+        f"uvicorn --workers {workers} (uvloop, httptools); load from {load}; "
+        f"CPU seconds per server process: {busy}"
+    )
     return result
+
+
+# --------------------------------------------------------------------------- where the time goes
+
+LAYER_SQL = (
+    "SELECT o_tx, o_created, o_account, o_amount, o_before, o_after, o_received "
+    "FROM guildbank_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+)
+Layer = Callable[[random.Random], Any]
+
+
+def asgi_transfer(app: FastAPI, token: str, members: int) -> Layer:
+    """One POST of a transfer straight into the ASGI app (no server, no socket)."""
+    headers = [
+        (b"host", HOST.encode()),
+        (b"content-type", b"application/json"),
+        (b"authorization", f"Bearer {token}".encode()),
+    ]
+
+    async def call(rng: random.Random) -> None:
+        giver, receiver = rng.sample(range(1, members + 1), 2)
+        body = (
+            f'{{"giver_id":"{FIRST_USER_ID + giver}","receiver_id":'
+            f'"{FIRST_USER_ID + receiver}","amount":{rng.randint(1, MAX_AMOUNT)}}}'
+        ).encode()
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": TRANSFER_PATH,
+            "raw_path": TRANSFER_PATH.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "server": (HOST, 80),
+            "client": (HOST, 1),
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        statuses: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop()
+            await asyncio.Event().wait()  # the client never disconnects
+            raise AssertionError  # pragma: no cover
+
+        async def send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        await app(scope, receive, send)
+        if statuses != [200]:
+            msg = f"transfer answered {statuses}"
+            raise RuntimeError(msg)
+
+    return call
+
+
+async def layer_breakdown(
+    database: str, token: str, members: int, *, operations: int, rounds: int
+) -> list[tuple[str, float]]:
+    """Python CPU per transfer at each layer, one transfer at a time (min over rounds).
+
+    Sequential on purpose: without concurrency the numbers hardly depend on other load,
+    so the differences between layers are what each layer costs.
+    """
+    span = await member_account_range(database)
+    if span is None:
+        return []
+
+    def legs(rng: random.Random) -> tuple[int, list[Leg]]:
+        giver, receiver = rng.sample(range(span[0], span[1] + 1), 2)
+        amount = rng.randint(1, MAX_AMOUNT)
+        pair = transfer_legs(source=giver, target=receiver, amount=amount)
+        ordered = sorted(pair, key=lambda leg: leg.account_id)
+        return amount, ordered
+
+    url = pg_url(database)
+    app = create_app(bench_settings(url))
+    async with (
+        bench_services(url) as services,
+        app.router.lifespan_context(app),
+        services.engine.connect() as connection,
+    ):
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+
+        async def driver(rng: random.Random) -> None:
+            amount, ordered = legs(rng)
+            async with raw.transaction():
+                await raw.fetch(
+                    LAYER_SQL,
+                    GUILD_ID,
+                    "transfer",
+                    amount,
+                    None,
+                    "bench",
+                    None,
+                    datetime.now(UTC),
+                    [leg.account_id for leg in ordered],
+                    [leg.amount for leg in ordered],
+                    [leg.received for leg in ordered],
+                    [leg.sent for leg in ordered],
+                )
+
+        async def session(rng: random.Random) -> None:
+            _, ordered = legs(rng)
+            async with services.sessionmaker() as orm:
+                await ledger.post(
+                    orm,
+                    guild_id=GUILD_ID,
+                    type="transfer",
+                    legs=ordered,
+                    now=datetime.now(UTC),
+                    actor_id="bench",
+                )
+                await orm.commit()
+
+        names = member_ids(members)
+
+        async def service(rng: random.Random) -> None:
+            giver, receiver = rng.sample(names, 2)
+            async with unit_of_work(services) as uow:
+                await economy.transfer(
+                    uow,
+                    guild_id=GUILD_ID,
+                    giver_id=giver,
+                    receiver_id=receiver,
+                    amount=rng.randint(1, MAX_AMOUNT),
+                )
+                await uow.commit()
+
+        layers: list[tuple[str, Layer]] = [
+            ("asyncpg: BEGIN, guildbank_post, COMMIT", driver),
+            ("+ SQLAlchemy AsyncSession (ledger.post)", session),
+            ("+ service layer (uow, economy.transfer)", service),
+            ("+ FastAPI app in-process (no server)", asgi_transfer(app, token, members)),
+        ]
+        best = dict.fromkeys((name for name, _ in layers), float("inf"))
+        for round_ in range(rounds):
+            for name, layer in layers:
+                rng = random.Random(round_)
+                for _ in range(operations // 10):  # warm caches and the pool
+                    await layer(rng)
+                started = time.process_time()
+                for _ in range(operations):
+                    await layer(rng)
+                best[name] = min(best[name], (time.process_time() - started) / operations)
+    return [(name, cpu * 1e6) for name, cpu in best.items()]
 
 
 # --------------------------------------------------------------------------- report
@@ -685,6 +925,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="HTTP load generator (auto: wrk when installed)",
     )
     parser.add_argument("--skip-api", action="store_true", help="service layer only")
+    parser.add_argument(
+        "--breakdown",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="transfers per layer in the sequential CPU breakdown (0 skips it)",
+    )
     parser.add_argument("--seed", type=int, default=20261122)
     args = parser.parse_args(argv)
     if args.members < 2 or args.clients < 1 or args.seconds < 1:
@@ -722,6 +969,51 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def report_results(
+    facts: dict[str, str],
+    load_before: float,
+    tpcb: list[RunResult],
+    runs: list[RunResult],
+    layers: list[tuple[str, float]],
+    report: integrity.IntegrityReport,
+) -> None:
+    reference = sum(r.per_second for r in tpcb) / len(tpcb)
+    print()
+    for line in machine_facts(facts):
+        print(line)
+    print(
+        f"load average before the bench: {load_before:.2f}"
+        + (" (other work was running: expect noise)" if load_before > 0.5 else "")
+    )
+    print(f"reference: mean TPC-B tps of the first and last run = {reference:.0f}")
+    drift = abs(tpcb[0].per_second - tpcb[1].per_second) / reference
+    if drift > 0.2:
+        print(f"warning: the two TPC-B runs differ by {drift:.0%}; rerun on a quiet machine")
+    print()
+    print_table(reference, [tpcb[0], *runs, tpcb[1]])
+    print()
+    if layers:
+        print("Python CPU per transfer, one transfer at a time (min of 3 rounds):")
+        previous = 0.0
+        for name, micros in layers:
+            print(f"  {name:<44} {micros:>6.0f} us  ({micros - previous:+.0f})")
+            previous = micros
+        print()
+    best_api = max((r.per_second for r in runs if r.name.startswith("HTTP")), default=0.0)
+    if best_api:
+        print(
+            f"target: HTTP API >= 0.50 x TPC-B; best {best_api / reference:.2f} x "
+            f"({best_api:.0f} transfers/s vs {reference:.0f} tps)"
+        )
+    print(
+        f"ledger integrity: {'ok' if report.ok else 'PROBLEMS'} "
+        f"({report.accounts} accounts, {report.transactions} transactions, "
+        f"guild total {report.total})"
+    )
+    for problem in report.problems[:10]:
+        print(f"  {problem['code']}: {problem['detail']}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
@@ -735,7 +1027,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"TPC-B: pgbench -i -s {args.scale}, then {args.clients} clients for {args.seconds} s")
         pgbench_init(reference_db, args.scale)
         tpcb = [
-            pgbench_tpcb(
+            pgbench_run(
                 reference_db,
                 name="pgbench TPC-B (first)",
                 clients=args.clients,
@@ -746,6 +1038,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade(pg_url(guildbank_db))
         token, service = uvloop.run(guildbank_phase(guildbank_db, args))
         runs = [service]
+        layers: list[tuple[str, float]] = []
+        if args.breakdown > 0:
+            say(f"where the time goes: {args.breakdown} sequential transfers per layer")
+            layers = uvloop.run(
+                layer_breakdown(
+                    guildbank_db, token, args.members, operations=args.breakdown, rounds=3
+                )
+            )
         for workers in [] if args.skip_api else [int(w) for w in args.workers.split(",")]:
             say(
                 f"HTTP API: {workers} worker(s), {args.clients} {args.load} clients, "
@@ -763,9 +1063,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     seed=args.seed + workers,
                 )
             )
+        say(f"guildbank_post driven by pgbench, {args.seconds} s")
+        database_only = pgbench_transfers(guildbank_db, clients=args.clients, seconds=args.seconds)
+        if database_only is not None:
+            runs.append(database_only)
         say(f"TPC-B again, {args.seconds} s")
         tpcb.append(
-            pgbench_tpcb(
+            pgbench_run(
                 reference_db,
                 name="pgbench TPC-B (last)",
                 clients=args.clients,
@@ -776,33 +1080,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         uvloop.run(drop_databases([reference_db, guildbank_db]))
 
-    reference = sum(r.per_second for r in tpcb) / len(tpcb)
-    print()
-    for line in machine_facts(facts):
-        print(line)
-    print(
-        f"load average before the bench: {load_before:.2f}"
-        + (" (other work was running: expect noise)" if load_before > 0.5 else "")
-    )
-    print(f"reference: mean TPC-B tps of the first and last run = {reference:.0f}")
-    print()
-    print_table(reference, [tpcb[0], *runs, tpcb[1]])
-    print()
-    best_api = max((r.per_second for r in runs[1:]), default=0.0)
-    if best_api:
-        print(
-            f"target: HTTP API >= 0.50 x TPC-B; best {best_api / reference:.2f} x "
-            f"({best_api:.0f} transfers/s vs {reference:.0f} tps)"
-        )
-    print(
-        f"ledger integrity: {'ok' if report.ok else 'PROBLEMS'} "
-        f"({report.accounts} accounts, {report.transactions} transactions, "
-        f"guild total {report.total})"
-    )
-    for problem in report.problems[:10]:
-        print(f"  {problem['code']}: {problem['detail']}")
+    report_results(facts, load_before, tpcb, runs, layers, report)
     print(f"bench took {time.monotonic() - started:.0f} s")
-    failed = sum(r.failures for r in runs)
+    failed = sum(r.failures for r in [*tpcb, *runs])
     return 0 if report.ok and failed == 0 else 1
 
 

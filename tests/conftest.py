@@ -20,6 +20,7 @@ import pytest
 from fastapi import FastAPI
 
 from guildbank.app import create_app
+from guildbank.db.engine import create_engine
 from guildbank.db.migrate import upgrade
 from guildbank.db.models import Base
 from guildbank.events.bus import InProcessBus
@@ -27,7 +28,6 @@ from guildbank.services.apikeys import create_api_key
 from guildbank.services.guilds import register_guild, update_config
 from guildbank.services.uow import Services, unit_of_work
 from guildbank.settings import Settings
-from guildbank.db.engine import create_engine
 
 PG_HOST = os.environ.get("GUILDBANK_TEST_PG_HOST", "127.0.0.1")
 PG_ADMIN_DSN = f"postgresql://postgres@{PG_HOST}:5432/postgres"
@@ -66,8 +66,11 @@ async def _pg_admin(*statements: str) -> None:
 def postgres_url() -> Iterator[str]:
     """A migrated PostgreSQL database for this test process, dropped at the end."""
     try:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}"',
-                              f'CREATE DATABASE "{PG_DATABASE}"'))
+        asyncio.run(
+            _pg_admin(
+                f'DROP DATABASE IF EXISTS "{PG_DATABASE}"', f'CREATE DATABASE "{PG_DATABASE}"'
+            )
+        )
     except (OSError, asyncpg.PostgresError) as error:
         pytest.fail(f"PostgreSQL at {PG_HOST}:5432 is required for the test suite: {error!r}")
     upgrade(PG_URL)
@@ -145,7 +148,9 @@ def app(services: Services, database_url: str) -> FastAPI:
     return create_app(settings_for(database_url), services)
 
 
-async def make_api_key(services: Services, scopes: tuple[str, ...] = ("read", "write", "admin")) -> str:
+async def make_api_key(
+    services: Services, scopes: tuple[str, ...] = ("read", "write", "admin")
+) -> str:
     async with unit_of_work(services) as uow:
         _, token = await create_api_key(uow, name="tests", scopes=scopes)
         await uow.commit()
@@ -162,7 +167,8 @@ async def api(app: FastAPI, api_key: str) -> AsyncIterator[httpx.AsyncClient]:
     """An authenticated client of the in-process API (full-scope service key)."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver",
+        transport=transport,
+        base_url="http://testserver",
         headers={"Authorization": f"Bearer {api_key}"},
     ) as client:
         yield client
@@ -170,6 +176,7 @@ async def api(app: FastAPI, api_key: str) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://testserver") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
         yield client

@@ -89,17 +89,18 @@ class HandledMessages:
     def __init__(self, gb: GuildbankBot) -> None:
         self.ids: list[int] = []
         self._changed = asyncio.Event()
-        original = gb.daily.on_message
+        original = gb.daily.on_payload
 
-        async def counted(event: hikari.GuildMessageCreateEvent) -> None:
+        async def counted(event: hikari.ShardPayloadEvent) -> None:
             try:
                 await original(event)
             finally:
-                self.ids.append(int(event.message_id))
-                self._changed.set()
+                if event.name == "MESSAGE_CREATE":
+                    self.ids.append(int(event.payload["id"]))
+                    self._changed.set()
 
-        gb.bot.unsubscribe(hikari.GuildMessageCreateEvent, original)
-        gb.bot.subscribe(hikari.GuildMessageCreateEvent, counted)
+        gb.bot.unsubscribe(hikari.ShardPayloadEvent, original)
+        gb.bot.subscribe(hikari.ShardPayloadEvent, counted)
 
     async def wait_for(self, *messages: dict[str, Any], times: int = 1) -> None:
         """Until each message (as ``send_message`` returned it) was handled ``times`` times."""

@@ -26,6 +26,8 @@ from guildbank.client import GuildbankClient
 __all__ = ["INTENTS", "BotConfigError", "GuildbankBot", "check_token", "create_bot"]
 
 INTENTS = hikari.Intents.GUILDS | hikari.Intents.GUILD_MEMBERS | hikari.Intents.GUILD_MESSAGES
+# The bot never reads messages back: caching each one would cost more than handling it.
+CACHED = hikari.api.CacheComponents.ALL & ~hikari.api.CacheComponents.MESSAGES
 LOADERS = (bytes_commands.loader, economy_commands.loader, squads_commands.loader)
 log = structlog.get_logger(__name__)
 
@@ -89,7 +91,14 @@ async def create_bot(
     sync_commands: bool = True,
 ) -> GuildbankBot:
     check_token(token)
-    bot = hikari.GatewayBot(token, intents=INTENTS, rest_url=rest_url, banner=None, logs=None)
+    bot = hikari.GatewayBot(
+        token,
+        intents=INTENTS,
+        rest_url=rest_url,
+        banner=None,
+        logs=None,
+        cache_settings=hikari.impl.CacheSettings(components=CACHED),
+    )
     client = lightbulb.client_from_app(
         bot,
         default_enabled_guilds=command_guilds or (),
@@ -104,7 +113,7 @@ async def create_bot(
     bot.subscribe(hikari.StartingEvent, client.start)
     daily = DailyListener(state, bot.rest)
     presence = PresenceListeners(state, bot)
-    bot.subscribe(hikari.GuildMessageCreateEvent, daily.on_message)
+    bot.subscribe(hikari.ShardPayloadEvent, daily.on_payload)  # see DailyListener
     bot.subscribe(hikari.GuildAvailableEvent, presence.on_guild_available)
     bot.subscribe(hikari.GuildJoinEvent, presence.on_guild_join)
     bot.subscribe(hikari.MemberDeleteEvent, presence.on_member_leave)

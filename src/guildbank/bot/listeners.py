@@ -7,6 +7,8 @@ one member makes at most one call at a time.
 
 from __future__ import annotations
 
+from datetime import date
+
 import hikari
 import structlog
 
@@ -18,10 +20,16 @@ __all__ = ["DailyListener", "PresenceListeners"]
 
 log = structlog.get_logger(__name__)
 CLAIMED_REACTION = "✅"
+Snowflake = hikari.Snowflakeish | str  # ids straight from the gateway JSON are strings
 
 
 class DailyListener:
-    """Awards the daily reward silently (plus a reaction) on the first message of the day."""
+    """Awards the daily reward silently (plus a reaction) on the first message of the day.
+
+    ``create_bot`` subscribes ``on_payload``: it reads MESSAGE_CREATE straight from the
+    gateway JSON, so hikari builds no message, member or user objects for the (vast
+    majority of) messages that need nothing. ``on_message`` does the same from a typed event.
+    """
 
     def __init__(self, state: BotState, rest: hikari.api.RESTClient) -> None:
         self.state = state
@@ -29,12 +37,28 @@ class DailyListener:
         self._in_flight: set[tuple[str, str]] = set()
         self.api_calls = 0
 
-    async def on_message(self, event: hikari.GuildMessageCreateEvent) -> None:
-        if not event.is_human:
+    async def on_payload(self, event: hikari.ShardPayloadEvent) -> None:
+        if event.name != "MESSAGE_CREATE":
             return
-        guild, user = str(event.guild_id), str(event.author_id)
+        payload = event.payload
+        guild = payload.get("guild_id")
+        author = payload.get("author")
+        # Humans only, as hikari's ``is_human``: not a bot, not a webhook (nor a DM).
+        if guild is None or not author or author.get("bot") or payload.get("webhook_id"):
+            return
+        await self.seen(guild, author["id"], payload["channel_id"], payload["id"])
+
+    async def on_message(self, event: hikari.GuildMessageCreateEvent) -> None:
+        if event.is_human:
+            await self.seen(
+                str(event.guild_id), str(event.author_id), event.channel_id, event.message_id
+            )
+
+    async def seen(self, guild: str, user: str, channel: Snowflake, message: Snowflake) -> None:
+        """A member wrote in a guild: claim their daily unless they already have today."""
+        state = self.state
         try:
-            config = await self.state.config(guild)
+            config = await state.config(guild)
         except ApiError as error:
             log.warning(
                 "daily listener could not read the guild settings",
@@ -43,26 +67,31 @@ class DailyListener:
                 detail=error.detail,
             )
             return
-        today = self.state.today(config)
-        if self.state.memo.has(guild, today, user) or (guild, user) in self._in_flight:
+        today = state.today(config)
+        if state.memo.has(guild, today, user) or (guild, user) in self._in_flight:
             return
         self._in_flight.add((guild, user))
         try:
-            await self._claim(event, guild, user, today)
+            await self._claim(guild, user, today, channel, message)
         finally:
             self._in_flight.discard((guild, user))
 
     async def _claim(
-        self, event: hikari.GuildMessageCreateEvent, guild: str, user: str, today: object
+        self,
+        guild: str,
+        user: str,
+        today: date,
+        channel: Snowflake,
+        message: Snowflake,
     ) -> None:
         self.api_calls += 1
         try:
             daily = await self.state.api.claim_daily(
-                guild, user, idempotency_key=f"daily-message:{event.message_id}"
+                guild, user, idempotency_key=f"daily-message:{message}"
             )
         except ApiError as error:
             if error.code == "already_claimed":
-                self.state.memo.add(guild, today, user)  # type: ignore[arg-type]
+                self.state.memo.add(guild, today, user)
             else:
                 log.warning(
                     "daily listener could not claim",
@@ -72,9 +101,9 @@ class DailyListener:
                     detail=error.detail,
                 )
             return
-        self.state.memo.add(guild, daily.last_daily, user)
+        self.state.memo.add(guild, today, user)  # the day the memo is checked against
         try:
-            await self.rest.add_reaction(event.channel_id, event.message_id, CLAIMED_REACTION)
+            await self.rest.add_reaction(int(channel), int(message), CLAIMED_REACTION)
         except hikari.HTTPError as error:
             log.info("could not react to the daily message", error=str(error))
         if daily.roles_earned:

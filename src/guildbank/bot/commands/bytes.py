@@ -167,7 +167,7 @@ class Daily(
         daily = await state.api.claim_daily(
             guild, str(ctx.user.id), idempotency_key=f"daily:{ctx.interaction.id}"
         )
-        state.memo.add(guild, daily.last_daily, str(ctx.user.id))
+        state.memo.add(guild, state.today(config), str(ctx.user.id))
         await ctx.respond(embed=daily_embed(daily, config))
         if daily.roles_earned:
             await grant_roles(ctx.client.rest, guild, str(ctx.user.id), daily.roles_earned)
