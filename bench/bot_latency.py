@@ -51,6 +51,7 @@ from typing import Any
 import hikari
 
 from guildbank.app import create_app
+from guildbank.bot import app as bot_app
 from guildbank.bot.app import GuildbankBot, create_bot
 from guildbank.client import GuildbankClient
 from guildbank.db.migrate import upgrade
@@ -149,23 +150,33 @@ async def _blast(discord: Any, channel: int, ids: list[int], count: int) -> dict
 class Counter:
     """Counts messages the daily listener finished, noting when a target is reached."""
 
-    def __init__(self, gb: GuildbankBot) -> None:
+    def __init__(self, gb: GuildbankBot, *, typed: bool = False) -> None:
         self.count = 0
         self.target = -1
         self.reached_at = 0.0
         self.done = asyncio.Event()
-        on_payload = gb.daily.on_payload
+        on_payload, on_message = gb.daily.on_payload, gb.daily.on_message
+
+        def tick() -> None:
+            self.count += 1
+            if self.count == self.target:
+                self.reached_at = time.monotonic()
+                self.done.set()
 
         async def counted(event: hikari.ShardPayloadEvent) -> None:
             await on_payload(event)
             if event.name == "MESSAGE_CREATE":
-                self.count += 1
-                if self.count == self.target:
-                    self.reached_at = time.monotonic()
-                    self.done.set()
+                tick()
+
+        async def counted_typed(event: hikari.GuildMessageCreateEvent) -> None:
+            await on_message(event)
+            tick()
 
         gb.bot.unsubscribe(hikari.ShardPayloadEvent, on_payload)
-        gb.bot.subscribe(hikari.ShardPayloadEvent, counted)
+        if typed:  # --baseline: the listener as first written, on hikari's typed event
+            gb.bot.subscribe(hikari.GuildMessageCreateEvent, counted_typed)
+        else:
+            gb.bot.subscribe(hikari.ShardPayloadEvent, counted)
 
     def expect(self, more: int) -> None:
         self.target = self.count + more
@@ -229,7 +240,7 @@ class Bench:
         self.args = args
         self.gb = gb
         self.guild = guild
-        self.counter = Counter(gb)
+        self.counter = Counter(gb, typed=args.baseline)
         self.pipe: Connection
         self.process: multiprocessing.process.BaseProcess
 
@@ -342,6 +353,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         guild = str(info["guild"])
         await api.register_guild(guild, "Bench")
         await api.update_config(guild, {"rate_limit_per_minute": 0})
+        if args.baseline:
+            bot_app.CACHED = hikari.api.CacheComponents.ALL  # hikari's default: messages too
         gb = await create_bot(
             info["token"],
             GuildbankClient.in_process(app, key),
@@ -360,11 +373,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await gb.start()
             async with asyncio.timeout(30):
                 await available.wait()
-            return {
-                "latency_ms": await bench.latency(),
-                "gateway": await bench.gateway(),
-                "prebuilt": await bench.prebuilt(),
-            }
+            results = {"latency_ms": await bench.latency(), "gateway": await bench.gateway()}
+            if not args.baseline:
+                results["prebuilt"] = await bench.prebuilt()
+            return results
         finally:
             await gb.close()
             if process.is_alive():
@@ -396,10 +408,17 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100, help="members who claimed")
     parser.add_argument("--messages", type=int, default=50_000, help="MESSAGE_CREATE events")
     parser.add_argument("--profile", action="store_true", help="cProfile the hot phases")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="for comparison: hikari's message cache on and the listener on typed events",
+    )
     args = parser.parse_args()
     results = asyncio.run(run(args))
-    latency, gateway, prebuilt = results["latency_ms"], results["gateway"], results["prebuilt"]
+    latency, gateway = results["latency_ms"], results["gateway"]
     print(f"machine: {_machine()}")
+    if args.baseline:
+        print("BASELINE: message cache on, listener on hikari's typed GuildMessageCreateEvent")
     print(
         f"interaction → callback over {latency['commands']} /bytes balance (SQLite): "
         f"p50 {latency['p50']:.1f} ms, p90 {latency['p90']:.1f} ms, "
@@ -411,20 +430,24 @@ def main() -> None:
         f"{gateway['fake_send_seconds']:.2f} s; bot CPU {gateway['bot_cpu_us_per_event']:.0f} "
         f"µs/event; API calls during: {gateway['api_calls_during']})"
     )
-    print(
-        f"hikari dispatch of prebuilt payload events → listener: "
-        f"{prebuilt['dispatch_per_second']:,.0f} events/s"
-    )
-    print(
-        f"DailyListener alone: on_payload {prebuilt['on_payload_per_second']:,.0f} events/s "
-        f"({prebuilt['on_payload_us']:.2f} µs/event), on_message (typed) "
-        f"{prebuilt['on_message_per_second']:,.0f} events/s ({prebuilt['on_message_us']:.2f} µs)"
-    )
+    if "prebuilt" in results:
+        prebuilt = results["prebuilt"]
+        print(
+            f"hikari dispatch of prebuilt payload events → listener: "
+            f"{prebuilt['dispatch_per_second']:,.0f} events/s"
+        )
+        print(
+            f"DailyListener alone: on_payload {prebuilt['on_payload_per_second']:,.0f} events/s "
+            f"({prebuilt['on_payload_us']:.2f} µs/event), on_message (typed) "
+            f"{prebuilt['on_message_per_second']:,.0f} events/s "
+            f"({prebuilt['on_message_us']:.2f} µs)"
+        )
     if args.profile:
         print("\n--- where the gateway path spends time (this process, by tottime) ---")
         print(gateway["profile"])
-        print("--- DailyListener.on_payload alone ---")
-        print(prebuilt["profile"])
+        if "prebuilt" in results:
+            print("--- DailyListener.on_payload alone ---")
+            print(results["prebuilt"]["profile"])
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Transfers per second through the HTTP API and the service layer, against pgbench's TPC-B.
 
-Run with ``make bench`` (or ``uv run python bench/transfers.py --help``). Everything happens
-on the local PostgreSQL at 127.0.0.1:5432 (user ``postgres``, trust auth), in databases this
-script creates and drops again:
+Run with ``make bench`` (or ``uv run python bench/transfers.py --help``); results and their
+reading are in ``bench/README.md``. Everything happens on the local PostgreSQL at
+127.0.0.1:5432 (user ``postgres``, trust auth), in databases this script creates and drops:
 
 1. ``pgbench -i`` and a built-in TPC-B run with the same number of clients and duration:
    the reference, measured on the same server in the same run (once first and once last;
@@ -11,14 +11,16 @@ script creates and drops again:
    each holding enough bytes that no transfer is refused.
 3. The service layer alone: ``--clients`` asyncio tasks in this process, each running
    ``economy.transfer`` in its own unit of work, as an adapter does.
-4. The real server (``uvicorn`` serving ``guildbank.app.create_app`` through a factory,
-   uvloop and httptools) with 1 and 2 workers, driven by ``--clients`` keep-alive HTTP/1.1
-   connections from a separate process: ``wrk`` with a Lua script when installed
-   (``make bench`` installs it), otherwise a raw-asyncio client.
-5. The ledger integrity check over everything the runs wrote; it must report ``ok``.
+4. Where the time goes: Python CPU per transfer through each layer, one at a time.
+5. The real server (``uvicorn`` serving ``guildbank.app.create_app`` through a factory,
+   uvloop and httptools) with 1 and 2 workers and as 2 SO_REUSEPORT processes, driven by
+   ``--clients`` keep-alive HTTP/1.1 connections from a separate process: ``wrk`` with a Lua
+   script when installed (``make bench`` installs it), otherwise a raw-asyncio client.
+6. pgbench driving the transfer's own SQL (``guildbank_post``): the design with no Python.
+7. The ledger integrity check over everything the runs wrote; it must report ``ok``.
 
 Besides throughput and latency, each run reports the CPU time spent per operation by the
-load generator, by the Python process(es) and by the PostgreSQL backends of its database
+load generator, by the Python process(es) and by the PostgreSQL processes of its database
 (sampled from /proc): on a small machine that is where the ceiling comes from.
 Performance is reported as a ratio against TPC-B measured in the same run, never asserted.
 """
@@ -50,6 +52,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 import uvloop
 from fastapi import FastAPI
 from sqlalchemy import event, text
@@ -136,16 +139,17 @@ def children_cpu() -> float:
 
 
 class CpuMeter:
-    """CPU seconds used, while the block runs, by the PostgreSQL backends of one database and
-    by one process tree (e.g. a uvicorn server and its workers).
+    """CPU seconds used, while the block runs, by the PostgreSQL processes of one database
+    (backends and autovacuum workers: their titles name it) and by the process trees of
+    ``roots`` (e.g. a uvicorn server and its workers).
 
     /proc is sampled every ``interval`` seconds so that processes ending during the block
     (pgbench's backends) are counted up to their last sample.
     """
 
-    def __init__(self, database: str, root_pid: int | None = None, interval: float = 0.5):
+    def __init__(self, database: str, roots: Sequence[int] = (), interval: float = 0.5):
         self.database = database
-        self.root_pid = root_pid
+        self.roots = set(roots)
         self.interval = interval
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
@@ -172,7 +176,7 @@ class CpuMeter:
                 continue
             fields = stat[stat.rindex(b")") + 2 :].split()
             parent = int(fields[1])
-            if pid == self.root_pid or parent in self._tree:
+            if pid in self.roots or parent in self._tree:
                 self._tree.add(pid)
             if self._backend[pid] or pid in self._tree:
                 found[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
@@ -508,6 +512,23 @@ def server_app() -> FastAPI:
     return create_app(Settings())
 
 
+def serve_reuse_port(port: int) -> None:
+    """Serve the app on its own SO_REUSEPORT socket (one of several processes on ``port``)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((HOST, port))
+    config = uvicorn.Config(
+        server_app,
+        factory=True,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
@@ -528,8 +549,16 @@ def http_status(port: int, path: str) -> int | None:
 
 
 @contextlib.contextmanager
-def running_server(database_url: str, workers: int) -> Iterator[tuple[int, int]]:
-    """Start ``uvicorn`` with the real app on a free local port; yields (port, pid)."""
+def running_server(
+    database_url: str, workers: int, *, reuse_port: bool
+) -> Iterator[tuple[int, list[int]]]:
+    """Start the real app on a free local port; yields the port and the server pids.
+
+    ``uvicorn --workers N`` shares one listening socket, and the kernel may hand every
+    keep-alive connection to the same worker. With ``reuse_port`` each of N single-worker
+    uvicorn processes gets its own SO_REUSEPORT socket on the same port instead, and the
+    kernel spreads the connections between them.
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -539,26 +568,39 @@ def running_server(database_url: str, workers: int) -> Iterator[tuple[int, int]]
         "GUILDBANK_ENV": "development",
     }
     command = [sys.executable, "-m", "uvicorn", "transfers:server_app", "--factory"]
-    command += ["--app-dir", str(BENCH_DIR), "--host", HOST, "--port", str(port)]
-    command += ["--workers", str(workers), "--loop", "uvloop", "--http", "httptools"]
+    command += ["--app-dir", str(BENCH_DIR), "--loop", "uvloop", "--http", "httptools"]
     command += ["--no-access-log", "--log-level", "warning"]
+    servers: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="gb-server-") as cwd:  # no stray .env is read
-        server = subprocess.Popen(command, env=env, cwd=cwd)
         try:
+            if reuse_port:
+                launch = f"import transfers; transfers.serve_reuse_port({port})"
+                reuse_env = {**env, "PYTHONPATH": str(BENCH_DIR)}
+                servers += [
+                    subprocess.Popen([sys.executable, "-c", launch], env=reuse_env, cwd=cwd)
+                    for _ in range(workers)
+                ]
+            else:
+                command += ["--host", HOST, "--port", str(port), "--workers", str(workers)]
+                servers.append(subprocess.Popen(command, env=env, cwd=cwd))
             deadline = time.monotonic() + SERVER_START_TIMEOUT
             while http_status(port, "/health") != 200:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    msg = f"the server did not start (exit code {server.poll()})"
+                if any(s.poll() is not None for s in servers) or time.monotonic() > deadline:
+                    msg = f"the server did not start ({[s.poll() for s in servers]})"
                     raise RuntimeError(msg)
                 time.sleep(0.1)
-            yield port, server.pid
+            if reuse_port:
+                time.sleep(2.0)  # the other processes started together; let them all listen
+            yield port, [s.pid for s in servers]
         finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            for server in servers:
+                server.send_signal(signal.SIGINT)
+            for server in servers:
+                try:
+                    server.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
 
 
 # --------------------------------------------------------------------------- load generators
@@ -693,28 +735,43 @@ def api_run(
     token: str,
     members: int,
     *,
-    workers: int,
+    workers: str,
     clients: int,
     seconds: int,
     load: str,
     seed: int,
 ) -> RunResult:
-    """Start the server, warm it up, then measure transfers over HTTP."""
+    """Start the server, warm it up, then measure transfers over HTTP.
+
+    ``workers`` is a count (``uvicorn --workers N``) or a count followed by ``r``
+    (N uvicorn processes on SO_REUSEPORT sockets).
+    """
     drive = wrk_run if load == "wrk" else python_run
-    with running_server(pg_url(database), workers) as (port, pid):
+    reuse_port = workers.endswith("r")
+    count = int(workers.removesuffix("r"))
+    with running_server(pg_url(database), count, reuse_port=reuse_port) as (port, pids):
         warm = max(1, min(3, seconds // 5))
         drive(port, token, members, clients=clients, seconds=warm, seed=-seed)
         client_before = children_cpu()
-        with CpuMeter(database, root_pid=pid) as meter:
+        with CpuMeter(database, roots=pids) as meter:
             result = drive(port, token, members, clients=clients, seconds=seconds, seed=seed)
         result.client_cpu = children_cpu() - client_before
         result.app_cpu = meter.tree_cpu
         result.db_cpu = meter.database_cpu
-    result.name = f"HTTP API, {workers} worker{'s' if workers > 1 else ''}"
+    plural = "es" if count > 1 else ""
+    result.name = (
+        f"HTTP API, {count} process{plural} (reuseport)"
+        if reuse_port
+        else f"HTTP API, {count} worker{'s' if count > 1 else ''}"
+    )
+    how = (
+        f"{count} x uvicorn, own SO_REUSEPORT sockets"
+        if reuse_port
+        else f"uvicorn --workers {count}"
+    )
     busy = ", ".join(f"{cpu:.1f}" for cpu in meter.tree_shares() if cpu >= 0.05)
     result.notes.append(
-        f"uvicorn --workers {workers} (uvloop, httptools); load from {load}; "
-        f"CPU seconds per server process: {busy}"
+        f"{how} (uvloop, httptools); load from {load}; CPU seconds per server process: {busy}"
     )
     return result
 
@@ -917,7 +974,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
     parser.add_argument("--members", type=int, default=1000, help="members of the bench guild")
     parser.add_argument("--scale", type=int, default=16, help="pgbench scale factor")
-    parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to try")
+    parser.add_argument(
+        "--workers",
+        default="1,2,2r",
+        help="servers to try: N = uvicorn --workers N; Nr = N uvicorn processes on SO_REUSEPORT",
+    )
     parser.add_argument(
         "--load",
         choices=("auto", "wrk", "python"),
@@ -936,6 +997,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.members < 2 or args.clients < 1 or args.seconds < 1:
         parser.error("need at least 2 members, 1 client and 1 second")
+    if not all(re.fullmatch(r"[1-9][0-9]*r?", w) for w in args.workers.split(",")):
+        parser.error("--workers is a comma-separated list like 1,2,2r")
     if args.load == "auto":
         args.load = "wrk" if shutil.which("wrk") else "python"
     return args
@@ -1046,9 +1109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     guildbank_db, token, args.members, operations=args.breakdown, rounds=3
                 )
             )
-        for workers in [] if args.skip_api else [int(w) for w in args.workers.split(",")]:
+        for workers in [] if args.skip_api else args.workers.split(","):
             say(
-                f"HTTP API: {workers} worker(s), {args.clients} {args.load} clients, "
+                f"HTTP API: servers {workers!r}, {args.clients} {args.load} clients, "
                 f"{args.seconds} s"
             )
             runs.append(
@@ -1060,7 +1123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     clients=args.clients,
                     seconds=args.seconds,
                     load=args.load,
-                    seed=args.seed + workers,
+                    seed=args.seed + len(runs),
                 )
             )
         say(f"guildbank_post driven by pgbench, {args.seconds} s")

@@ -290,6 +290,10 @@ async def world(services: Services, database_url: str, clock: FakeClock) -> Asyn
             for gb in list(world.bots):
                 await world.stop_bot(gb)
             await world.api.aclose()
+    await asyncio.sleep(0)  # let cancelled tasks finish
+    current = asyncio.current_task()
+    leaked = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    assert not leaked, f"tasks outlived the test: {leaked}"
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -258,3 +259,25 @@ async def test_economy_admin_tools_and_their_refusals(
     actors = {(t.reason, t.actor_id) for t in adjustments}
     assert ("prize", str(world.admin.id)) in actors
     assert ("reset", str(owner)) in actors
+
+
+async def test_cooldown_and_rate_limit_refusals_say_when_to_retry(world: BotWorld) -> None:
+    await world.configure(transfer_cooldown_hours=1, rate_limit_per_minute=2)
+    await world.start_bot()
+
+    _, first = await world.command(world.alice, "give", {"user": world.bob.id, "amount": 1})
+    assert embed_of(first)["title"] == "Sent!"
+    _, cooling = await world.command(world.alice, "give", {"user": world.bob.id, "amount": 1})
+    assert is_ephemeral(cooling)
+    # (The domain rounds 3,600 s up to "61 minutes": reported, not the bot's to fix.)
+    assert re.fullmatch(
+        r"You can send again in 6[01] minutes \(transfer cooldown\)\.", content_of(cooling)
+    )
+
+    # Two balance changes a minute for carol: the third is refused, with the wait.
+    await world.command(world.carol, "daily")
+    await world.command(world.carol, "give", {"user": world.bob.id, "amount": 1})
+    _, limited = await world.command(world.carol, "daily")
+    assert is_ephemeral(limited)
+    assert content_of(limited).startswith("Too many balance changes; try again in ")
+    assert len(await _transactions(world, "transfer")) == 2

@@ -61,7 +61,7 @@ async def test_confirm_sends_once_even_when_clicked_twice_and_only_by_the_sender
 
     # Two presses in flight at once (a double click), then the same press redelivered.
     clicks = await asyncio.gather(
-        world.discord.button_click(message_id, label="Confirm", user_id=world.alice.id),
+        world.discord.button_click(message_id, label="Confirm", user_id=world.alice.id, repeat=2),
         world.discord.button_click(message_id, label="Confirm", user_id=world.alice.id),
     )
     done = await _answer(world, *clicks)

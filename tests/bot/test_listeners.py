@@ -135,7 +135,7 @@ async def test_role_rewards_are_granted_on_crossing_and_refusals_do_not_crash(
 
     # The daily listener: carol's first message earns 10, crossing Regular's threshold.
     await handled.wait_for(await _say(world, world.carol))
-    call = await world.discord.wait_for_call("PUT", role_put(world.carol, regular.id))
+    call = await world.discord.wait_for_call("PUT", role_put(world.carol, regular.id), timeout=WAIT)
     assert call.status == 204
     assert guild.members[world.carol.id].roles == [regular.id]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hikari
 import lightbulb
 import structlog
 
@@ -12,6 +13,7 @@ __all__ = ["explain", "handle_command_error", "log_failure"]
 
 log = structlog.get_logger(__name__)
 TRY_AGAIN = "guildbank is having trouble right now; nothing was changed. Please try again shortly."
+ALREADY_ACKNOWLEDGED = 40060  # Discord: "Interaction has already been acknowledged."
 
 
 def explain(error: BaseException) -> str:
@@ -40,7 +42,13 @@ async def handle_command_error(exc: lightbulb.exceptions.ExecutionPipelineFailed
     if exc.invocation_failure is not None:
         causes.append(exc.invocation_failure)
     cause = causes[0] if causes else exc
-    log_failure(cause, exc.context.command_data.qualified_name)
+    command = exc.context.command_data.qualified_name
+    if isinstance(cause, hikari.BadRequestError) and cause.code == ALREADY_ACKNOWLEDGED:
+        # The same interaction delivered twice (a gateway replay, or two processes): the
+        # other copy answered; the write was idempotent. Nothing to tell anyone.
+        log.info("interaction already answered", command=command)
+        return True
+    log_failure(cause, command)
     try:
         await exc.context.respond(explain(cause), ephemeral=True)
     except Exception as error:
