@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import hikari
+
 from guildbank.bot.app import GuildbankBot
 from guildbank.bot.listeners import CLAIMED_REACTION
 from tests.bot.conftest import WAIT, BotWorld, embed_of, field_values
@@ -238,3 +240,27 @@ async def test_member_leave_hides_them_and_rejoin_restores_without_a_new_start(
     await world.discord.member_add(world.guild.id, username="dave")
     await world.recorder.wait_for("PUT", r"/api/guilds/\d+/members/\d+/status", count=3)
     assert len(world.recorder.matching("PUT", r"/api/guilds/\d+/members/\d+/status")) == 3
+
+
+async def test_the_typed_entry_point_follows_the_same_rules(
+    world: BotWorld, running: GuildbankBot
+) -> None:
+    # create_bot feeds the listener raw payloads; on_message takes hikari's typed events.
+    discord, shard = world.discord, running.bot.shards[0]
+    channel = discord.default_channel(world.guild.id).id
+    hook = discord.add_user(username="hook", bot=True)
+
+    async def deliver(author: Any, **kwargs: Any) -> None:
+        payload = discord.make_message(channel, discord.users[author.id], "typed", **kwargs)
+        event = running.bot.event_factory.deserialize_message_create_event(shard, payload)
+        assert isinstance(event, hikari.GuildMessageCreateEvent)
+        await running.daily.on_message(event)
+
+    await deliver(world.robot)
+    await deliver(hook, webhook_id=hook.id)
+    assert running.daily.api_calls == 0
+    for _ in range(3):
+        await deliver(world.alice)
+    assert running.daily.api_calls == 1
+    assert await _dailies(world, world.alice) == 1
+    assert len(discord.calls("PUT", "/channels/")) == 1  # the reaction

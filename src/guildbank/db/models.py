@@ -102,14 +102,8 @@ class Account(Base):
     __table_args__ = (
         UniqueConstraint("guild_id", "user_id"),
         CheckConstraint("is_system OR balance >= 0", name="balance_non_negative"),
-        Index(
-            "ix_accounts_leaderboard",
-            "guild_id",
-            "is_system",
-            "is_active",
-            "balance",
-            "id",
-        ),
+        # No index contains balance: balance updates stay HOT (see migration 0004).
+        {"postgresql_with": {"fillfactor": 80}},
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -138,7 +132,8 @@ class LedgerTransaction(Base):
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    guild_id: Mapped[str] = mapped_column(ForeignKey("guilds.id", ondelete="CASCADE"))
+    # No foreign key to guilds: see migration 0004 (accounts carry it).
+    guild_id: Mapped[str] = mapped_column(Snowflake)
     type: Mapped[str] = mapped_column(String(32))
     amount: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str | None] = mapped_column(String(500))

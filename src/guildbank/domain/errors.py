@@ -111,7 +111,7 @@ class CooldownActive(GuildbankError):
 
     def __init__(self, *, retry_after_seconds: int) -> None:
         super().__init__(
-            f"You can send again in {retry_after_seconds // 60 + 1} minutes (transfer cooldown).",
+            f"You can send again in {-(-retry_after_seconds // 60)} minute(s) (transfer cooldown).",
             retry_after_seconds=retry_after_seconds,
         )
 

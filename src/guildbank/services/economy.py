@@ -252,10 +252,9 @@ async def transfer(
             now=uow.now,
             reason=reason,
             actor_id=giver_id,
+            standalone=True,
         )
-    except IntegrityError as error:
-        if not ledger.is_overdraft(error):
-            raise
+    except ledger.Overdraft:
         raise await _refuse_overdraft(uow, giver, amount, config, "send") from None
     receiver_entry = posted.entry(receiver)
     roles = roles_crossed(
@@ -341,9 +340,7 @@ async def adjust_balance(
             reason=reason,
             actor_id=actor_id,
         )
-    except IntegrityError as error:
-        if not ledger.is_overdraft(error):
-            raise
+    except ledger.Overdraft:
         raise await _refuse_overdraft(uow, account, -delta, config, "remove") from None
     balance = posted.entry(account).balance_after
     uow.emit(
@@ -402,14 +399,14 @@ async def reverse_transaction(
             actor_id=actor_id,
             reverses_id=transaction_id,
         )
-    except IntegrityError as error:
-        if "reverses_id" in str(error.orig):
-            await uow.rollback()
-            raise AlreadyReversed(transaction_id) from None
-        if not ledger.is_overdraft(error):
-            raise
+    except ledger.Overdraft:
         debtor = next(leg for leg in legs if leg.amount < 0)
         raise await _refuse_overdraft(uow, debtor.account_id, -debtor.amount, config) from None
+    except IntegrityError as error:
+        if "reverses_id" not in str(error.orig):
+            raise
+        await uow.rollback()
+        raise AlreadyReversed(transaction_id) from None
     uow.emit(
         "transaction.reversed",
         guild_id,

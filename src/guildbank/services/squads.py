@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import BigInteger, cast, func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from guildbank.db import ledger
 from guildbank.db.models import Account, Squad, SquadMembership
@@ -290,9 +289,7 @@ async def join_squad(uow: UnitOfWork, *, guild_id: str, user_id: str, squad_id: 
                 reason=f"Switched to squad {target.name}",
                 actor_id=user_id,
             )
-        except IntegrityError as error:
-            if not ledger.is_overdraft(error):
-                raise
+        except ledger.Overdraft:
             await uow.rollback()
             committed = (
                 await uow.session.execute(select(Account.balance).where(Account.id == account))
