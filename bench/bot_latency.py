@@ -383,8 +383,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await _ask(pipe, process, "stop")
             process.join(10)
             await api.aclose()
-            await services.bus.close()
-            await services.engine.dispose()
+            await services.close()
 
 
 def _machine() -> str:

@@ -405,8 +405,7 @@ async def bench_services(database_url: str) -> AsyncIterator[Services]:
     try:
         yield services
     finally:
-        await services.bus.close()
-        await services.engine.dispose()
+        await services.close()
 
 
 async def prepare_guild(services: Services, members: list[str], concurrency: int) -> str:
@@ -439,7 +438,8 @@ async def prepare_guild(services: Services, members: list[str], concurrency: int
 
 
 class RoundTripCounter:
-    """Counts what the engine sends: statements plus BEGIN/COMMIT/ROLLBACK (one trip each)."""
+    """Counts what is sent: the engine's statements plus BEGIN/COMMIT/ROLLBACK (one trip
+    each), and the standalone postings on the driver pool (one autocommitted trip each)."""
 
     def __init__(self, services: Services) -> None:
         self.statements = 0
@@ -448,6 +448,19 @@ class RoundTripCounter:
         event.listen(engine, "before_cursor_execute", self._statement)
         for name in ("begin", "commit", "rollback"):
             event.listen(engine, name, self._control)
+
+    async def watch_driver_pool(self, services: Services) -> None:
+        """Count the driver pool's statements too (the transfer's one-round-trip path)."""
+        pool = await services.standalone_pool()
+        if pool is None:
+            return
+        fetch = pool.fetch
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.statements += 1
+            return await fetch(*args, **kwargs)
+
+        pool.fetch = counted
 
     def _statement(self, *_: Any) -> None:
         self.statements += 1
@@ -464,6 +477,7 @@ async def service_layer_run(
 ) -> RunResult:
     """``clients`` tasks, each transferring in its own unit of work until time is up."""
     counter = RoundTripCounter(services)
+    await counter.watch_driver_pool(services)
     latencies: list[float] = []
 
     async def client(rng: random.Random, deadline: float) -> None:

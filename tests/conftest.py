@@ -124,8 +124,7 @@ async def services(database_url: str, clock: FakeClock) -> AsyncIterator[Service
     try:
         yield services
     finally:
-        await services.bus.close()
-        await engine.dispose()
+        await services.close()
 
 
 @pytest.fixture

@@ -64,8 +64,7 @@ async def _statuses(database: Path, token: str) -> tuple[int, int]:
             read = await client.get(url)
             write = await client.put(url, json={"currency_name": "coins"})
     finally:
-        await services.bus.close()
-        await services.engine.dispose()
+        await services.close()
     return read.status_code, write.status_code
 
 

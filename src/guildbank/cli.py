@@ -46,8 +46,7 @@ def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
         try:
             return await work(services)
         finally:
-            await services.bus.close()
-            await services.engine.dispose()
+            await services.close()
 
     try:
         return asyncio.run(runner())

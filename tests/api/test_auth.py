@@ -35,7 +35,10 @@ PUBLIC = {
 # The dashboard is mounted whole and authenticates people with sessions (tested with it).
 SESSION_MOUNTS = {"/admin"}
 # Routes that check the key inside the handler (the stream also accepts dashboard sessions).
-IMPLICIT_SCOPE = {("GET", "/api/stream"): "read"}
+IMPLICIT_SCOPE = {
+    ("GET", "/api/stream"): "read",
+    ("POST", "/api/guilds/{guild_id}/bytes/transactions"): "write",  # the lean transfer route
+}
 BYTES = "/api/guilds/{guild_id}/bytes"
 # SPEC §4.6 / the issue: configuration, money tools and the integrity report are admin-only.
 MUST_BE_ADMIN = {

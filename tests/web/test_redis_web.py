@@ -68,8 +68,7 @@ async def _process(
     )
 
     async def close() -> None:
-        await services.bus.close()
-        await engine.dispose()
+        await services.close()
 
     stack.push_async_callback(close)
     app = create_app(settings_for(database_url), services)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import orjson
 from fastapi import Depends, Path, Request
-from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from guildbank.api.errors import ApiError
 from guildbank.api.state import ApiState
@@ -17,9 +19,20 @@ from guildbank.services import idempotency
 from guildbank.services.apikeys import Principal, authenticate
 from guildbank.services.uow import UnitOfWork, unit_of_work
 
-__all__ = ["Caller", "GuildId", "UserId", "api_state", "read", "require", "write"]
+__all__ = [
+    "Caller",
+    "GuildId",
+    "UserId",
+    "api_state",
+    "authorize",
+    "parse_body",
+    "read",
+    "require",
+    "write",
+]
 
 MAX_IDEMPOTENCY_KEY = 255
+M = TypeVar("M", bound=BaseModel)
 
 GuildId = Annotated[str, Path(description="The guild's Discord id")]
 
@@ -62,16 +75,43 @@ async def _principal(request: Request, state: ApiState) -> Principal:
     return principal
 
 
+async def authorize(request: Request, scope: str) -> Principal:
+    """The caller's principal, refused unless its API key carries ``scope``."""
+    principal = await _principal(request, api_state(request))
+    if scope not in principal.scopes:
+        raise ApiError(403, "forbidden", f"This API key lacks the {scope!r} scope")
+    return principal
+
+
 def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency admitting only API keys carrying ``scope``."""
 
     async def dependency(request: Request) -> Principal:
-        principal = await _principal(request, api_state(request))
-        if scope not in principal.scopes:
-            raise ApiError(403, "forbidden", f"This API key lacks the {scope!r} scope")
-        return principal
+        return await authorize(request, scope)
 
     return dependency
+
+
+def parse_body(model: type[M], raw: bytes) -> M:
+    """Validate a JSON body straight from bytes (the lean routes' stand-in for FastAPI's
+    body parameter), failing exactly like FastAPI does: a 422 in the API's error shape."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+class RawJSONResponse(Response):
+    """JSON already serialised (by pydantic-core or orjson): nothing to encode again."""
+
+    media_type = "application/json"
+
+
+def _render(result: Any) -> bytes:
+    if isinstance(result, BaseModel):
+        return result.model_dump_json().encode()
+    return orjson.dumps(result)
 
 
 Caller = Annotated[Principal, Depends(require("read"))]
@@ -81,12 +121,12 @@ def _json(result: Any) -> Any:
     return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 
 
-async def read(request: Request, action: Callable[[UnitOfWork], Awaitable[Any]]) -> JSONResponse:
+async def read(request: Request, action: Callable[[UnitOfWork], Awaitable[Any]]) -> Response:
     """Run a read-only use case and render its result."""
     async with unit_of_work(api_state(request).services, read_only=True) as uow:
         result = await action(uow)
         await uow.commit()
-    return JSONResponse(_json(result))
+    return RawJSONResponse(_render(result))
 
 
 async def write(
@@ -95,7 +135,7 @@ async def write(
     action: Callable[[UnitOfWork], Awaitable[Any]],
     *,
     status_code: int = 200,
-) -> JSONResponse:
+) -> Response:
     """Run a write use case in one unit of work, honouring ``Idempotency-Key``.
 
     A replayed key returns the stored first response and moves nothing; the record is
@@ -105,9 +145,9 @@ async def write(
     key = request.headers.get("idempotency-key")
     async with unit_of_work(state.services) as uow:
         if key is None:
-            result = _json(await action(uow))
+            body = _render(await action(uow))
             await uow.commit()
-            return JSONResponse(result, status_code=status_code)
+            return RawJSONResponse(body, status_code=status_code)
         if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
             raise ApiError(
                 422,

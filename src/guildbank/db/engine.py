@@ -7,14 +7,16 @@ locked" half-way through. Read-only units of work open with a plain deferred ``B
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["READ_ONLY", "create_engine", "ensure_sqlite_directory", "is_sqlite"]
+__all__ = ["READ_ONLY", "DriverPool", "create_engine", "ensure_sqlite_directory", "is_sqlite"]
 
 READ_ONLY = {"guildbank_read_only": True}
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -58,3 +60,45 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Any) -> None:
         read_only = connection.get_execution_options().get("guildbank_read_only", False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
+    """The driver pool runs only self-contained autocommitted statements: no session state
+    (settings, cursors, listeners, advisory locks) to reset, so skip asyncpg's reset query
+    and its round trip on every release (an open transaction is still rolled back)."""
+
+
+class DriverPool:
+    """A plain asyncpg pool beside SQLAlchemy's (PostgreSQL only).
+
+    For statements that are a whole transaction by themselves, above all the standalone
+    posting of a transfer (``db/ledger.py``): no ORM session, no BEGIN/COMMIT, just the one
+    round trip. Created on first use, since it needs the running event loop.
+    """
+
+    def __init__(self, url: str, *, max_size: int) -> None:
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def in_use(self) -> int:
+        """Connections checked out right now (tests watch real parallelism with it)."""
+        if self._pool is None:
+            return 0
+        return int(self._pool.get_size() - self._pool.get_idle_size())
+
+    async def get(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._lock:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn, min_size=1, max_size=self._max_size, reset=_nothing_to_reset
+                    )
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None

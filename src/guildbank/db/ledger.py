@@ -15,11 +15,11 @@ order stays ascending.
 On PostgreSQL the posting is a single call of the ``guildbank_post`` PL/pgSQL function
 (created by migration 0001): one round trip does the locking, the balance updates and the
 inserts. When the posting is all a unit of work writes (a transfer between known members
-without an idempotency key), ``standalone=True`` lets it run as its own autocommitted
-statement straight on the driver: one round trip in all, no BEGIN or COMMIT, which is what
-the transfer benchmark measures. Elsewhere (SQLite) the same steps run as separate
-statements inside the unit of work's ``BEGIN IMMEDIATE`` transaction, which already
-serialises writers.
+without an idempotency key), ``post_standalone`` runs it on a plain asyncpg pool
+(``Services.standalone_pool``) as its own autocommitted statement: one round trip in
+all, no ORM, no BEGIN or COMMIT, which is what the transfer benchmark measures. Elsewhere
+(SQLite) the same steps run as separate statements inside the unit of work's
+``BEGIN IMMEDIATE`` transaction, which already serialises writers.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from sqlalchemy.types import BigInteger, DateTime
 from guildbank.db.models import Account, LedgerEntry, LedgerTransaction
 from guildbank.domain.ledger import Leg, check_balanced
 
-__all__ = ["Overdraft", "PostedEntry", "PostedTransaction", "post"]
+__all__ = ["Overdraft", "PostedEntry", "PostedTransaction", "post", "post_standalone"]
 
 OVERDRAFT_CONSTRAINT = "ck_accounts_balance_non_negative"
 
@@ -101,64 +101,63 @@ async def post(
     reason: str | None = None,
     actor_id: str | None = None,
     reverses_id: int | None = None,
-    standalone: bool = False,
 ) -> PostedTransaction:
-    """Write one balanced ledger transaction; raises Overdraft when a member can't afford it.
-
-    ``standalone``: the caller writes nothing else in this unit of work, so on PostgreSQL,
-    if the unit has not touched the database yet, the posting may commit on its own.
-    """
+    """Write one balanced ledger transaction; raises Overdraft when a member can't afford it."""
     check_balanced(legs)
     ordered = sorted(legs, key=lambda leg: leg.account_id)
     magnitude = sum(leg.amount for leg in ordered if leg.amount > 0)
-    postgresql = session.get_bind().dialect.name == "postgresql"
     try:
-        if postgresql and standalone and not session.in_transaction():
-            return await _post_standalone(
-                session, guild_id, type, magnitude, ordered, now, reason, actor_id
-            )
-        if postgresql:
+        if session.get_bind().dialect.name == "postgresql":
             return await _post_postgresql(
                 session, guild_id, type, magnitude, ordered, now, reason, actor_id, reverses_id
             )
         return await _post_generic(
             session, guild_id, type, magnitude, ordered, now, reason, actor_id, reverses_id
         )
-    except (IntegrityError, asyncpg.CheckViolationError) as error:
+    except IntegrityError as error:
         if _is_overdraft(error):
             raise Overdraft(str(error)) from error
         raise
 
 
-async def _post_standalone(
-    session: AsyncSession,
+async def post_standalone(
+    pool: asyncpg.Pool,
+    *,
     guild_id: str,
-    type_: str,
-    magnitude: int,
+    type: str,
     legs: Sequence[Leg],
     now: datetime,
-    reason: str | None,
-    actor_id: str | None,
+    reason: str | None = None,
+    actor_id: str | None = None,
 ) -> PostedTransaction:
-    """One autocommitted call of ``guildbank_post`` on the driver: its own transaction."""
-    connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    rows = await driver.fetch(
-        _PG_POST_DRIVER,
-        guild_id,
-        type_,
-        magnitude,
-        reason,
-        actor_id,
-        None,
-        now,
-        [leg.account_id for leg in legs],
-        [leg.amount for leg in legs],
-        [leg.received for leg in legs],
-        [leg.sent for leg in legs],
-    )
-    return _posted(rows, legs, guild_id)
+    """PostgreSQL: the posting as its own autocommitted statement on the driver pool.
+
+    Only for a unit of work that has written nothing else and will write nothing else:
+    the posting commits by itself, in one round trip.
+    """
+    check_balanced(legs)
+    ordered = sorted(legs, key=lambda leg: leg.account_id)
+    magnitude = sum(leg.amount for leg in ordered if leg.amount > 0)
+    try:
+        rows = await pool.fetch(
+            _PG_POST_DRIVER,
+            guild_id,
+            type,
+            magnitude,
+            reason,
+            actor_id,
+            None,
+            now,
+            [leg.account_id for leg in ordered],
+            [leg.amount for leg in ordered],
+            [leg.received for leg in ordered],
+            [leg.sent for leg in ordered],
+        )
+    except asyncpg.CheckViolationError as error:
+        if _is_overdraft(error):
+            raise Overdraft(str(error)) from error
+        raise
+    return _posted(rows, ordered, guild_id)
 
 
 def _posted(rows: Sequence[Any], legs: Sequence[Leg], guild_id: str) -> PostedTransaction:

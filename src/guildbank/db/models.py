@@ -126,8 +126,14 @@ class LedgerTransaction(Base):
     __tablename__ = "ledger_transactions"
     __table_args__ = (
         Index("ix_ledger_transactions_guild_created", "guild_id", "created_at"),
-        Index("ix_ledger_transactions_guild_type", "guild_id", "type"),
-        UniqueConstraint("reverses_id"),
+        # A transaction is reversed at most once; the index holds only reversals (0004).
+        Index(
+            "uq_ledger_transactions_reverses_id",
+            "reverses_id",
+            unique=True,
+            postgresql_where=text("reverses_id IS NOT NULL"),
+            sqlite_where=text("reverses_id IS NOT NULL"),
+        ),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
     )
 

@@ -243,17 +243,29 @@ async def transfer(
         # the giver alone: otherwise A->B and B->A at once deadlock on PostgreSQL.
         await _lock_accounts(uow, giver, receiver)
         await _claim_transfer_slot(uow, giver, config)
+    legs = transfer_legs(source=giver, target=receiver, amount=amount)
+    pool = None if uow.began else await uow.services.standalone_pool()
     try:
-        posted = await ledger.post(
-            uow.session,
-            guild_id=guild_id,
-            type="transfer",
-            legs=transfer_legs(source=giver, target=receiver, amount=amount),
-            now=uow.now,
-            reason=reason,
-            actor_id=giver_id,
-            standalone=True,
-        )
+        if pool is not None:  # nothing else written: one autocommitted round trip
+            posted = await ledger.post_standalone(
+                pool,
+                guild_id=guild_id,
+                type="transfer",
+                legs=legs,
+                now=uow.now,
+                reason=reason,
+                actor_id=giver_id,
+            )
+        else:
+            posted = await ledger.post(
+                uow.session,
+                guild_id=guild_id,
+                type="transfer",
+                legs=legs,
+                now=uow.now,
+                reason=reason,
+                actor_id=giver_id,
+            )
     except ledger.Overdraft:
         raise await _refuse_overdraft(uow, giver, amount, config, "send") from None
     receiver_entry = posted.entry(receiver)

@@ -6,9 +6,19 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
-from guildbank.api.deps import Caller, GuildId, UserId, api_state, read, require, write
+from guildbank.api.deps import (
+    Caller,
+    GuildId,
+    UserId,
+    api_state,
+    authorize,
+    parse_body,
+    read,
+    require,
+    write,
+)
 from guildbank.domain.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN
 from guildbank.schemas import (
     AdjustIn,
@@ -47,9 +57,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 @router.get("/balance/{user_id}", response_model=BalanceOut)
-async def get_balance(
-    request: Request, guild_id: GuildId, user_id: UserId, _: Caller
-) -> JSONResponse:
+async def get_balance(request: Request, guild_id: GuildId, user_id: UserId, _: Caller) -> Response:
     """A member's balance; an unknown member reads as the starting balance."""
 
     async def action(uow: UnitOfWork) -> BalanceOut:
@@ -67,7 +75,7 @@ async def get_balance(
 )
 async def claim_daily(
     request: Request, guild_id: GuildId, user_id: UserId, body: DailyIn | None = None
-) -> JSONResponse:
+) -> Response:
     """Claim the daily reward (streak multiplier applied); 409 on a second claim."""
     state = api_state(request)
 
@@ -84,11 +92,23 @@ async def claim_daily(
 @router.post(
     "/transactions",
     response_model=TransferOut,
-    dependencies=[Writer],
     responses={400: {"description": "A transfer rule was broken"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": TransferIn.model_json_schema()}},
+        }
+    },
 )
-async def create_transfer(request: Request, guild_id: GuildId, body: TransferIn) -> JSONResponse:
-    """Send bytes from one member to another, atomically."""
+async def create_transfer(request: Request, guild_id: GuildId) -> Response:
+    """Send bytes from one member to another, atomically (needs the ``write`` scope).
+
+    The busiest route, so it is lean: the key is checked and the body validated in the
+    handler rather than through FastAPI's dependency machinery (same rules, same errors),
+    and ``serve_transfer`` serves it in front of this documented route (see app.py).
+    """
+    await authorize(request, "write")
+    body = parse_body(TransferIn, await request.body())
     state = api_state(request)
 
     async def action(uow: UnitOfWork) -> TransferOut:
@@ -107,6 +127,14 @@ async def create_transfer(request: Request, guild_id: GuildId, body: TransferIn)
     return await write(request, guild_id, action)
 
 
+TRANSFER_PATH = "/api/guilds/{guild_id}/bytes/transactions"
+
+
+async def serve_transfer(request: Request) -> Response:
+    """``create_transfer`` as a plain Starlette endpoint (the path parameter is a plain str)."""
+    return await create_transfer(request, request.path_params["guild_id"])
+
+
 @router.get("/transactions", response_model=list[TransactionOut])
 async def list_transactions(
     request: Request,
@@ -119,7 +147,7 @@ async def list_transactions(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
     sort: reports.TransactionSort = "newest",
-) -> JSONResponse:
+) -> Response:
     """The transaction log, filtered by member, type and date range, paged and sorted."""
 
     async def action(uow: UnitOfWork) -> list[dict[str, object]]:
@@ -142,7 +170,7 @@ async def list_transactions(
 @router.get("/transactions/{transaction_id}", response_model=TransactionOut)
 async def get_transaction(
     request: Request, guild_id: GuildId, transaction_id: TransactionId, _: Caller
-) -> JSONResponse:
+) -> Response:
     async def action(uow: UnitOfWork) -> TransactionOut:
         view = await reports.get_transaction(uow, guild_id=guild_id, transaction_id=transaction_id)
         return TransactionOut.model_validate(view)
@@ -158,7 +186,7 @@ async def get_transaction(
 )
 async def reverse_transaction(
     request: Request, guild_id: GuildId, transaction_id: TransactionId, body: ReverseIn
-) -> JSONResponse:
+) -> Response:
     """Undo a transaction with an opposite one (history is never edited)."""
 
     async def action(uow: UnitOfWork) -> ReversalOut:
@@ -182,7 +210,7 @@ async def get_history(
     _: Caller,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     offset: Offset = 0,
-) -> JSONResponse:
+) -> Response:
     """A member's own transactions, newest first."""
 
     async def action(uow: UnitOfWork) -> list[dict[str, object]]:
@@ -197,7 +225,7 @@ async def get_history(
 @router.get("/leaderboard", response_model=list[LeaderboardEntryOut])
 async def get_leaderboard(
     request: Request, guild_id: GuildId, _: Caller, limit: Annotated[int, Query(ge=1, le=100)] = 10
-) -> JSONResponse:
+) -> Response:
     """Richest active members; ties go to the earliest account."""
 
     async def action(uow: UnitOfWork) -> list[dict[str, object]]:
@@ -208,7 +236,7 @@ async def get_leaderboard(
 
 
 @router.get("/leaderboard/rank/{user_id}", response_model=RankOut)
-async def get_rank(request: Request, guild_id: GuildId, user_id: UserId, _: Caller) -> JSONResponse:
+async def get_rank(request: Request, guild_id: GuildId, user_id: UserId, _: Caller) -> Response:
     """The member's rank (null when they have no active account) and the member count."""
 
     async def action(uow: UnitOfWork) -> RankOut:
@@ -235,7 +263,7 @@ async def get_rank(request: Request, guild_id: GuildId, user_id: UserId, _: Call
 
 
 @router.get("/config", response_model=ConfigOut)
-async def get_economy_config(request: Request, guild_id: GuildId, _: Caller) -> JSONResponse:
+async def get_economy_config(request: Request, guild_id: GuildId, _: Caller) -> Response:
     async def action(uow: UnitOfWork) -> ConfigOut:
         return ConfigOut.model_validate(await get_config(uow, guild_id))
 
@@ -243,9 +271,7 @@ async def get_economy_config(request: Request, guild_id: GuildId, _: Caller) -> 
 
 
 @router.put("/config", response_model=ConfigOut, dependencies=[Admin])
-async def put_economy_config(
-    request: Request, guild_id: GuildId, body: ConfigUpdate
-) -> JSONResponse:
+async def put_economy_config(request: Request, guild_id: GuildId, body: ConfigUpdate) -> Response:
     """Change some settings; the others keep their values."""
 
     async def action(uow: UnitOfWork) -> ConfigOut:
@@ -256,7 +282,7 @@ async def put_economy_config(
 
 
 @router.post("/adjust", response_model=AdjustOut, dependencies=[Admin])
-async def adjust_balance(request: Request, guild_id: GuildId, body: AdjustIn) -> JSONResponse:
+async def adjust_balance(request: Request, guild_id: GuildId, body: AdjustIn) -> Response:
     """Admin add / remove / set of a member's balance, with a mandatory reason."""
 
     async def action(uow: UnitOfWork) -> AdjustOut:
@@ -275,7 +301,7 @@ async def adjust_balance(request: Request, guild_id: GuildId, body: AdjustIn) ->
 
 
 @router.get("/integrity", response_model=IntegrityOut, dependencies=[Admin])
-async def get_integrity(request: Request, guild_id: GuildId) -> JSONResponse:
+async def get_integrity(request: Request, guild_id: GuildId) -> Response:
     """Verify the ledger: balances match entries, transactions and the guild sum to zero."""
 
     async def action(uow: UnitOfWork) -> IntegrityOut:
@@ -285,7 +311,7 @@ async def get_integrity(request: Request, guild_id: GuildId) -> JSONResponse:
 
 
 @router.get("/role-rewards/holders", response_model=list[RoleRewardHolderOut])
-async def get_role_reward_holders(request: Request, guild_id: GuildId, _: Caller) -> JSONResponse:
+async def get_role_reward_holders(request: Request, guild_id: GuildId, _: Caller) -> Response:
     """Active members and the reward roles their total received earns (the bot reconciles)."""
 
     async def action(uow: UnitOfWork) -> list[dict[str, object]]:

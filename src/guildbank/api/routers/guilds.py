@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from guildbank.api.deps import GuildId, require, write
 from guildbank.schemas import GuildIn, GuildOut
@@ -19,9 +19,7 @@ router = APIRouter(prefix="/guilds", tags=["guilds"])
     dependencies=[Depends(require("write"))],
     summary="Register a guild (idempotent; creates default settings on first call)",
 )
-async def put_guild(
-    request: Request, guild_id: GuildId, body: GuildIn | None = None
-) -> JSONResponse:
+async def put_guild(request: Request, guild_id: GuildId, body: GuildIn | None = None) -> Response:
     name = body.name if body is not None else ""
 
     async def action(uow: UnitOfWork) -> GuildOut:

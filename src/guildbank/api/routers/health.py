@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from guildbank.api.deps import api_state, require
@@ -20,7 +20,7 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/health/detailed", dependencies=[Depends(require("read"))])
-async def health_detailed(request: Request) -> JSONResponse:
+async def health_detailed(request: Request) -> Response:
     state = api_state(request)
     checks: dict[str, dict[str, object]] = {}
     started = time.perf_counter()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from guildbank.api.deps import GuildId, UserId, require, write
 from guildbank.schemas import MemberStatusIn, MemberStatusOut
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/guilds/{guild_id}/members", tags=["members"])
 )
 async def put_member_status(
     request: Request, guild_id: GuildId, user_id: UserId, body: MemberStatusIn
-) -> JSONResponse:
+) -> Response:
     """Mark a member as left (kept, hidden from leaderboards) or back (no new starting balance)."""
 
     async def action(uow: UnitOfWork) -> MemberStatusOut:

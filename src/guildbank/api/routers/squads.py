@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from guildbank.api.deps import Caller, GuildId, UserId, api_state, read, require, write
 from guildbank.domain.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN
@@ -49,7 +49,7 @@ async def list_squads(
             description="Mark this member's squad and give each squad's join cost for them",
         ),
     ] = None,
-) -> JSONResponse:
+) -> Response:
     """The guild's squads by name, with member counts (active ones unless asked)."""
 
     async def action(uow: UnitOfWork) -> list[dict[str, object]]:
@@ -62,7 +62,7 @@ async def list_squads(
 
 
 @router.post("", response_model=SquadOut, dependencies=[Admin], status_code=201)
-async def create_squad(request: Request, guild_id: GuildId, body: SquadCreate) -> JSONResponse:
+async def create_squad(request: Request, guild_id: GuildId, body: SquadCreate) -> Response:
     """Create a squad tied to a Discord role (unique per guild, as is the name)."""
 
     async def action(uow: UnitOfWork) -> SquadOut:
@@ -86,7 +86,7 @@ async def create_squad(request: Request, guild_id: GuildId, body: SquadCreate) -
 @router.get("/leaderboard", response_model=list[SquadRankingOut])
 async def get_squad_leaderboard(
     request: Request, guild_id: GuildId, _: Caller, limit: Annotated[int, Query(ge=1, le=100)] = 10
-) -> JSONResponse:
+) -> Response:
     """Active squads by their active members' total bytes."""
 
     async def action(uow: UnitOfWork) -> list[dict[str, object]]:
@@ -103,7 +103,7 @@ async def get_squad_leaderboard(
 )
 async def get_member_squad(
     request: Request, guild_id: GuildId, user_id: UserId, _: Caller
-) -> JSONResponse:
+) -> Response:
     """The member's squad; 404 ``not_in_squad`` when they have none."""
 
     async def action(uow: UnitOfWork) -> SquadMembershipOut:
@@ -114,7 +114,7 @@ async def get_member_squad(
 
 
 @router.post("/leave", response_model=SquadLeaveOut, dependencies=[Writer])
-async def leave_squad(request: Request, guild_id: GuildId, body: SquadUserIn) -> JSONResponse:
+async def leave_squad(request: Request, guild_id: GuildId, body: SquadUserIn) -> Response:
     """Leave the current squad (free); the response names the role to remove."""
 
     async def action(uow: UnitOfWork) -> SquadLeaveOut:
@@ -125,9 +125,7 @@ async def leave_squad(request: Request, guild_id: GuildId, body: SquadUserIn) ->
 
 
 @router.get("/{squad_id}", response_model=SquadOut)
-async def get_squad(
-    request: Request, guild_id: GuildId, squad_id: SquadId, _: Caller
-) -> JSONResponse:
+async def get_squad(request: Request, guild_id: GuildId, squad_id: SquadId, _: Caller) -> Response:
     async def action(uow: UnitOfWork) -> SquadOut:
         view = await squads.get_squad(uow, guild_id=guild_id, squad_id=squad_id)
         return SquadOut.model_validate(view)
@@ -138,7 +136,7 @@ async def get_squad(
 @router.put("/{squad_id}", response_model=SquadOut, dependencies=[Admin])
 async def update_squad(
     request: Request, guild_id: GuildId, squad_id: SquadId, body: SquadUpdate
-) -> JSONResponse:
+) -> Response:
     """Change some fields; the others keep their values."""
 
     async def action(uow: UnitOfWork) -> SquadOut:
@@ -168,7 +166,7 @@ async def delete_squad(
         int | None, Query(ge=1, le=MAX_SNOWFLAKE, description="Move members here")
     ] = None,
     kick_members: Annotated[bool, Query(description="Remove the members")] = False,
-) -> JSONResponse:
+) -> Response:
     """Delete a squad; one with members needs ``move_to`` or ``kick_members=true``."""
 
     async def action(uow: UnitOfWork) -> SquadDeleteOut:
@@ -196,7 +194,7 @@ async def delete_squad(
 )
 async def join_squad(
     request: Request, guild_id: GuildId, squad_id: SquadId, body: SquadUserIn
-) -> JSONResponse:
+) -> Response:
     """Join a squad: the first join is free, a switch pays the target's switch cost."""
     state = api_state(request)
 
@@ -219,7 +217,7 @@ async def get_squad_members(
     _: Caller,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_SNOWFLAKE)] = 0,
-) -> JSONResponse:
+) -> Response:
     """A squad's members in joining order, with their balances."""
 
     async def action(uow: UnitOfWork) -> list[dict[str, object]]:
