@@ -34,6 +34,7 @@ async def _start_bot(
         rest_url=settings.discord_api_url,
         command_guilds=settings.discord_command_guilds,
         sync_commands=shard_ids is None or 0 in shard_ids,
+        role_reconcile_minutes=settings.role_reconcile_minutes,
     )
     await bot.start(shard_ids=shard_ids, shard_count=shard_count)
     return bot
@@ -54,23 +55,30 @@ async def serve(settings: Settings, *, with_bot: bool) -> None:
         )
     )
     serving = asyncio.create_task(server.serve())
-    if not with_bot:
-        await serving
-        return
-    while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn exposes a flag only
-        await asyncio.sleep(0.05)
-    if serving.done():
-        await serving
-        return
-    bot = await _start_bot(settings, _client(settings, app, internal_key), None, None)
+    bot: GuildbankBot | None = None
     try:
+        if not with_bot:
+            await asyncio.shield(serving)  # a cancel stops the server gracefully (finally)
+            return
+        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn has a flag only
+            await asyncio.sleep(0.05)
+        if serving.done():
+            return
+        bot = await _start_bot(settings, _client(settings, app, internal_key), None, None)
+        app.state.bot_running = True
         joined = asyncio.create_task(bot.bot.join())
-        await asyncio.wait({serving, joined}, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            await asyncio.wait({serving, joined}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            joined.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await joined
     finally:
-        await bot.close()
+        app.state.bot_running = False
+        if bot is not None:
+            await bot.close()
         server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
+        await serving
 
 
 async def run_bot(

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from guildbank.domain.economy import MAX_AMOUNT, MAX_REASON_LENGTH
+from guildbank.domain.economy import MAX_ADMIN_ROLES, MAX_AMOUNT, MAX_REASON_LENGTH
 from guildbank.domain.ids import SNOWFLAKE_PATTERN, is_snowflake
 from guildbank.domain.squads import (
     DEFAULT_SWITCH_COST,
@@ -163,6 +163,7 @@ class ConfigOut(Out):
     currency_name: str
     currency_emoji: str
     timezone: str
+    admin_role_ids: list[str] = Field(default_factory=list)
 
 
 class ConfigUpdate(BaseModel):
@@ -188,6 +189,7 @@ class ConfigUpdate(BaseModel):
     ) = None
     currency_emoji: Annotated[str, StringConstraints(max_length=64)] | None = None
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    admin_role_ids: list[Snowflake] | None = Field(default=None, max_length=MAX_ADMIN_ROLES)
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, exclude_none=True)

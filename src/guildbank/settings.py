@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["PLACEHOLDER_SECRET", "Settings"]
@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     discord_client_id: str = ""
     discord_client_secret: SecretStr = SecretStr("")
     discord_redirect_uri: str = ""
+    # Minutes between the bot's reconciles of reward roles (also run when a guild becomes
+    # available); 0 turns the periodic one off.
+    role_reconcile_minutes: float = Field(default=60.0, ge=0)
 
     api_url: str = ""
     api_key: SecretStr = SecretStr("")

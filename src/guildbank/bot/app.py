@@ -6,9 +6,11 @@ process running shard 0 syncs application commands, so scaled-out bots don't rac
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-from dataclasses import dataclass
+import contextlib
+from dataclasses import dataclass, field
 
 import hikari
 import lightbulb
@@ -21,7 +23,7 @@ from guildbank.bot.commands import squads as squads_commands
 from guildbank.bot.errors import handle_command_error
 from guildbank.bot.listeners import DailyListener, PresenceListeners
 from guildbank.bot.state import BotState
-from guildbank.client import GuildbankClient
+from guildbank.client import ApiError, GuildbankClient
 
 __all__ = ["INTENTS", "BotConfigError", "GuildbankBot", "check_token", "create_bot"]
 
@@ -61,6 +63,9 @@ class GuildbankBot:
     state: BotState
     daily: DailyListener
     presence: PresenceListeners
+    # Minutes between reconciles of reward roles in every cached guild; 0 = only on startup.
+    role_reconcile_minutes: float = 60.0
+    _reconciling: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def start(
         self, *, shard_ids: list[int] | None = None, shard_count: int | None = None
@@ -75,8 +80,33 @@ class GuildbankBot:
                 msg = "Discord refused GUILDBANK_DISCORD_TOKEN (401 Unauthorized): check the token"
                 raise BotConfigError(msg) from error
             raise
+        if self.role_reconcile_minutes > 0:
+            self._reconciling = asyncio.create_task(
+                self._reconcile_periodically(), name="guildbank role reconcile"
+            )
+
+    async def _reconcile_periodically(self) -> None:
+        """Grant reward roles members earned meanwhile, in every cached guild, on a timer."""
+        while True:
+            await asyncio.sleep(self.role_reconcile_minutes * 60)
+            for guild_id in list(self.bot.cache.get_guilds_view()):
+                try:
+                    granted = await self.presence.reconcile_roles(str(guild_id))
+                except (ApiError, hikari.HTTPError) as error:
+                    log.warning("role reconcile failed", guild_id=str(guild_id), error=str(error))
+                    continue
+                except Exception:  # a bug must not end the timer for every guild
+                    log.exception("role reconcile crashed", guild_id=str(guild_id))
+                    continue
+                if granted:
+                    log.info("role reconcile granted roles", guild_id=str(guild_id), count=granted)
 
     async def close(self) -> None:
+        if self._reconciling is not None:
+            self._reconciling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconciling
+            self._reconciling = None
         if self.bot.is_alive:
             await self.bot.close()
         await self.state.api.aclose()
@@ -89,6 +119,7 @@ async def create_bot(
     rest_url: str | None = None,
     command_guilds: list[int] | None = None,
     sync_commands: bool = True,
+    role_reconcile_minutes: float = 60.0,
 ) -> GuildbankBot:
     check_token(token)
     bot = hikari.GatewayBot(
@@ -118,4 +149,4 @@ async def create_bot(
     bot.subscribe(hikari.GuildJoinEvent, presence.on_guild_join)
     bot.subscribe(hikari.MemberDeleteEvent, presence.on_member_leave)
     bot.subscribe(hikari.MemberCreateEvent, presence.on_member_join)
-    return GuildbankBot(bot, client, state, daily, presence)
+    return GuildbankBot(bot, client, state, daily, presence, role_reconcile_minutes)

@@ -148,16 +148,23 @@ async def post_standalone(
             actor_id,
             None,
             now,
-            [leg.account_id for leg in ordered],
-            [leg.amount for leg in ordered],
-            [leg.received for leg in ordered],
-            [leg.sent for leg in ordered],
+            *_columns(ordered),
         )
     except asyncpg.CheckViolationError as error:
         if _is_overdraft(error):
             raise Overdraft(str(error)) from error
         raise
     return _posted(rows, ordered, guild_id)
+
+
+def _columns(legs: Sequence[Leg]) -> tuple[list[int], list[int], list[int], list[int]]:
+    """The legs as the function's four parallel arrays: accounts, amounts, received, sent."""
+    return (
+        [leg.account_id for leg in legs],
+        [leg.amount for leg in legs],
+        [leg.received for leg in legs],
+        [leg.sent for leg in legs],
+    )
 
 
 def _posted(rows: Sequence[Any], legs: Sequence[Leg], guild_id: str) -> PostedTransaction:
@@ -190,10 +197,9 @@ async def _post_postgresql(
                 "actor_id": actor_id,
                 "reverses_id": reverses_id,
                 "now": now,
-                "accounts": [leg.account_id for leg in legs],
-                "amounts": [leg.amount for leg in legs],
-                "received": [leg.received for leg in legs],
-                "sent": [leg.sent for leg in legs],
+                **dict(
+                    zip(("accounts", "amounts", "received", "sent"), _columns(legs), strict=True)
+                ),
             },
         )
     ).all()

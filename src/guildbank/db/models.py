@@ -92,6 +92,7 @@ class GuildSettings(Base):
     currency_name: Mapped[str] = mapped_column(String(32))
     currency_emoji: Mapped[str] = mapped_column(String(64))
     timezone: Mapped[str] = mapped_column(String(64))
+    admin_role_ids: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     updated_at: Mapped[datetime] = mapped_column(
         Timestamp, server_default=func.now(), onupdate=func.now()
     )

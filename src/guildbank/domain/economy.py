@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from guildbank.domain.errors import InvalidInput
+from guildbank.domain.ids import is_snowflake
 from guildbank.domain.streaks import DEFAULT_STREAK_BONUSES
 
 __all__ = [
+    "MAX_ADMIN_ROLES",
     "MAX_AMOUNT",
     "MAX_REASON_LENGTH",
     "EconomyConfig",
@@ -24,6 +26,7 @@ __all__ = [
 
 MAX_REASON_LENGTH = 200
 MAX_AMOUNT = 10**12  # far above any sane economy, far below 64-bit overflow
+MAX_ADMIN_ROLES = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class EconomyConfig:
     currency_name: str = "bytes"
     currency_emoji: str = "💰"
     timezone: str = "UTC"
+    # Roles whose holders manage the economy like Manage Server does (dashboard and /economy).
+    admin_role_ids: tuple[str, ...] = ()
 
 
 _LIMITS: Mapping[str, tuple[int, int]] = {
@@ -78,6 +83,13 @@ def validate_config(config: EconomyConfig) -> None:
                 setting="role_rewards",
                 role=role,
             )
+    roles = config.admin_role_ids
+    if len(roles) > MAX_ADMIN_ROLES or not all(is_snowflake(str(r)) for r in roles):
+        raise InvalidInput(
+            f"Admin roles are up to {MAX_ADMIN_ROLES} Discord role ids.",
+            code="invalid_setting",
+            setting="admin_role_ids",
+        )
     if not 1 <= len(config.currency_name.strip()) <= 32 or len(config.currency_emoji) > 64:
         raise InvalidInput(
             "The currency name takes 1–32 characters and the emoji up to 64.",

@@ -194,6 +194,39 @@ async def _lock_accounts(uow: UnitOfWork, *accounts: int) -> None:
     )
 
 
+async def _post_as_only_write(
+    uow: UnitOfWork,
+    *,
+    guild_id: str,
+    type_: str,
+    legs: list[Leg],
+    reason: str | None,
+    actor_id: str,
+) -> ledger.PostedTransaction:
+    """Post what will be the unit of work's only write: on its own, in one round trip, when
+    nothing has touched the database yet (PostgreSQL); inside the unit's transaction else."""
+    pool = None if uow.began else await uow.services.standalone_pool()
+    if pool is not None:
+        return await ledger.post_standalone(
+            pool,
+            guild_id=guild_id,
+            type=type_,
+            legs=legs,
+            now=uow.now,
+            reason=reason,
+            actor_id=actor_id,
+        )
+    return await ledger.post(
+        uow.session,
+        guild_id=guild_id,
+        type=type_,
+        legs=legs,
+        now=uow.now,
+        reason=reason,
+        actor_id=actor_id,
+    )
+
+
 async def _claim_transfer_slot(uow: UnitOfWork, account: int, config: EconomyConfig) -> None:
     """Enforce the per-sender cooldown with one conditional update (no check-then-act race)."""
     cooldown = timedelta(hours=config.transfer_cooldown_hours)
@@ -244,28 +277,10 @@ async def transfer(
         await _lock_accounts(uow, giver, receiver)
         await _claim_transfer_slot(uow, giver, config)
     legs = transfer_legs(source=giver, target=receiver, amount=amount)
-    pool = None if uow.began else await uow.services.standalone_pool()
     try:
-        if pool is not None:  # nothing else written: one autocommitted round trip
-            posted = await ledger.post_standalone(
-                pool,
-                guild_id=guild_id,
-                type="transfer",
-                legs=legs,
-                now=uow.now,
-                reason=reason,
-                actor_id=giver_id,
-            )
-        else:
-            posted = await ledger.post(
-                uow.session,
-                guild_id=guild_id,
-                type="transfer",
-                legs=legs,
-                now=uow.now,
-                reason=reason,
-                actor_id=giver_id,
-            )
+        posted = await _post_as_only_write(
+            uow, guild_id=guild_id, type_="transfer", legs=legs, reason=reason, actor_id=giver_id
+        )
     except ledger.Overdraft:
         raise await _refuse_overdraft(uow, giver, amount, config, "send") from None
     receiver_entry = posted.entry(receiver)

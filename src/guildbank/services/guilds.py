@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, fields
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,7 +16,14 @@ from guildbank.domain.errors import GuildNotFound, InvalidInput
 from guildbank.domain.ids import is_snowflake
 from guildbank.services.uow import UnitOfWork
 
-__all__ = ["SYSTEM_ACCOUNTS", "get_config", "register_guild", "require_guild", "update_config"]
+__all__ = [
+    "SYSTEM_ACCOUNTS",
+    "admin_roles",
+    "get_config",
+    "register_guild",
+    "require_guild",
+    "update_config",
+]
 
 SYSTEM_ACCOUNTS = ("mint", "sink")
 
@@ -34,6 +41,7 @@ def _config_from_row(row: GuildSettings) -> EconomyConfig:
         currency_name=row.currency_name,
         currency_emoji=row.currency_emoji,
         timezone=row.timezone,
+        admin_role_ids=tuple(str(r) for r in row.admin_role_ids or ()),
     )
 
 
@@ -41,6 +49,7 @@ def _settings_values(config: EconomyConfig) -> dict[str, Any]:
     values = asdict(config)
     values["streak_bonuses"] = {str(k): v for k, v in config.streak_bonuses.items()}
     values["role_rewards"] = dict(config.role_rewards)
+    values["admin_role_ids"] = list(config.admin_role_ids)
     return values
 
 
@@ -83,6 +92,19 @@ async def get_config(uow: UnitOfWork, guild_id: str) -> EconomyConfig:
     return config
 
 
+async def admin_roles(uow: UnitOfWork, guild_ids: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The admin roles of those registered guilds that have any (one query, no cache)."""
+    wanted = [g for g in dict.fromkeys(guild_ids) if is_snowflake(g)]
+    if not wanted:
+        return {}
+    rows = await uow.session.execute(
+        select(GuildSettings.guild_id, GuildSettings.admin_role_ids).where(
+            GuildSettings.guild_id.in_(wanted)
+        )
+    )
+    return {guild: frozenset(map(str, roles)) for guild, roles in rows.all() if roles}
+
+
 async def require_guild(uow: UnitOfWork, guild_id: str) -> EconomyConfig:
     return await get_config(uow, guild_id)
 
@@ -101,7 +123,8 @@ def _validated_changes(current: EconomyConfig, changes: Mapping[str, Any]) -> Ec
         raise InvalidInput(
             f"Unknown timezone {values['timezone']!r}", code="invalid_timezone"
         ) from error
-    for role in values["role_rewards"]:
+    values["admin_role_ids"] = tuple(dict.fromkeys(str(r) for r in values["admin_role_ids"]))
+    for role in [*values["role_rewards"], *values["admin_role_ids"]]:
         if not is_snowflake(str(role)):
             raise InvalidInput(f"Role id {role!r} is not a Discord id", code="invalid_id")
     config = EconomyConfig(**values)

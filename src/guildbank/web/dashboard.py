@@ -14,7 +14,13 @@ from starlette.requests import Request
 from starlette.routing import Mount, Router
 from starlette.staticfiles import StaticFiles
 
-from guildbank.web import routes_auth, routes_guild, routes_members, routes_transactions
+from guildbank.web import (
+    routes_auth,
+    routes_guild,
+    routes_members,
+    routes_squads,
+    routes_transactions,
+)
 from guildbank.web.guard import dashboard_state
 from guildbank.web.state import AccessUnavailable, DashboardState, SessionEnded
 
@@ -30,6 +36,7 @@ def build_dashboard() -> Router:
             *routes_auth.routes,
             *routes_guild.routes,
             *routes_members.routes,
+            *routes_squads.routes,
             *routes_transactions.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]

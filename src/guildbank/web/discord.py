@@ -70,11 +70,22 @@ def _member_from(payload: dict[str, Any]) -> DiscordMember:
 class DiscordDirectory:
     """Bot-token lookups with a short cache; every failure degrades to "unknown"."""
 
-    def __init__(self, http: Callable[[], httpx.AsyncClient], bot_token: str, ttl: float) -> None:
+    def __init__(
+        self,
+        http: Callable[[], httpx.AsyncClient],
+        bot_token: str,
+        ttl: float,
+        *,
+        access_ttl: float | None = None,
+    ) -> None:
         self._http = http
         self._headers = {"Authorization": f"Bot {bot_token}"}
         # Values are wrapped in a 1-tuple so that "Discord failed" (None) is cached too.
         self._cache: TtlCache[tuple[str, tuple[tuple[str, Any], ...]], tuple[Any]] = TtlCache(ttl)
+        # Roles read for permission checks live no longer than the access check itself.
+        self._access: TtlCache[tuple[str, str], frozenset[str]] = TtlCache(
+            ttl if access_ttl is None else min(ttl, access_ttl)
+        )
         self.enabled = bool(bot_token)
 
     async def _get(self, path: str, **params: Any) -> Any:
@@ -135,6 +146,31 @@ class DiscordDirectory:
 
         await asyncio.gather(*(one(u) for u in missing))
         return found
+
+    async def member_roles(self, guild_id: str, user_id: str) -> frozenset[str] | None:
+        """The member's role ids for a permission check: empty when they are not a member,
+        None when Discord cannot say (no bot token, an outage); failures are not cached."""
+        if not self.enabled:
+            return None
+        cached = self._access.get((guild_id, user_id))
+        if cached is not None:
+            return cached
+        path = f"/guilds/{guild_id}/members/{user_id}"
+        try:
+            response = await self._http().get(path, headers=self._headers)
+            payload = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError) as error:
+            log.warning("discord member lookup failed", path=path, error=repr(error))
+            return None
+        if response.status_code == 404:
+            roles: frozenset[str] = frozenset()
+        elif isinstance(payload, dict):
+            roles = frozenset(_member_from(payload).role_ids)
+        else:
+            log.warning("discord member lookup refused", path=path, status=response.status_code)
+            return None
+        self._access.put((guild_id, user_id), roles)
+        return roles
 
     async def search(self, guild_id: str, query: str, limit: int = 100) -> list[str] | None:
         """User ids whose name starts with ``query``; None when Discord cannot be asked."""
@@ -235,11 +271,15 @@ class DiscordOAuth:
         member = _member_from(me)
         return OAuthIdentity(member.user_id, member.name, member.avatar_url, access_token)
 
-    async def guilds(self, access_token: str) -> dict[str, str]:
-        """The user's manageable guilds, read from Discord now (no cache here)."""
+    async def guild_list(self, access_token: str) -> list[dict[str, Any]]:
+        """Every guild the user is in, with their permissions, read from Discord now."""
         listed = await self._call(
             "GET", "/users/@me/guilds", headers={"Authorization": f"Bearer {access_token}"}
         )
         if not isinstance(listed, list):
             raise OAuthFailed("Discord's guild list was not a list")
-        return manageable_guilds(listed)
+        return [g for g in listed if isinstance(g, dict) and "id" in g]
+
+    async def guilds(self, access_token: str) -> dict[str, str]:
+        """The user's manageable guilds, read from Discord now (no cache here)."""
+        return manageable_guilds(await self.guild_list(access_token))

@@ -13,10 +13,10 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from guildbank.domain.economy import EconomyConfig
+from guildbank.domain.economy import MAX_ADMIN_ROLES, EconomyConfig
 from guildbank.schemas import ConfigUpdate
 
-__all__ = ["SCALAR_FIELDS", "SettingsForm"]
+__all__ = ["SCALAR_FIELDS", "SettingsForm", "field_message"]
 
 # (name, label, help) in the order the page shows them.
 SCALAR_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -45,6 +45,7 @@ class SettingsForm:
     values: dict[str, str]
     streaks: list[Row]
     rewards: list[Row]
+    admin_roles: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -56,6 +57,7 @@ class SettingsForm:
                 Row(role, str(threshold))
                 for role, threshold in sorted(config.role_rewards.items(), key=lambda i: i[1])
             ],
+            admin_roles=list(config.admin_role_ids),
         )
 
     @classmethod
@@ -68,8 +70,14 @@ class SettingsForm:
             return [Row(k, v) for k, v in pairs if k or v]
 
         values = {name: str(form.get(name, "") or "").strip() for name, _, _ in SCALAR_FIELDS}
+        # Checkboxes of the roles Discord named; a text of ids when Discord could not name them.
+        typed = " ".join(texts("admin_role_ids")).replace(",", " ").split()
+        admin_roles = list(dict.fromkeys([r for r in texts("admin_role") if r] + typed))
         return cls(
-            values, rows("streak_days", "streak_multiplier"), rows("reward_role", "reward_min")
+            values,
+            rows("streak_days", "streak_multiplier"),
+            rows("reward_role", "reward_min"),
+            admin_roles,
         )
 
     def _table(self, name: str, rows: list[Row], what: str) -> dict[str, str] | None:
@@ -92,15 +100,19 @@ class SettingsForm:
         if streaks is None or rewards is None:
             return None
         data["streak_bonuses"], data["role_rewards"] = streaks, rewards
+        if len(self.admin_roles) > MAX_ADMIN_ROLES:
+            self.errors["admin_role_ids"] = f"Choose at most {MAX_ADMIN_ROLES} admin roles."
+            return None
+        data["admin_role_ids"] = self.admin_roles
         try:
             return ConfigUpdate.model_validate(data).changes()
         except ValidationError as error:
             for problem in error.errors():
-                self.errors.setdefault(str(problem["loc"][0]), _message(problem))
+                self.errors.setdefault(str(problem["loc"][0]), field_message(problem))
             return None
 
 
-def _message(problem: Mapping[str, Any]) -> str:
+def field_message(problem: Mapping[str, Any]) -> str:
     limits = problem.get("ctx") or {}
     messages = {
         "int_parsing": "Enter a whole number.",

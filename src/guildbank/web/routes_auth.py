@@ -171,7 +171,7 @@ async def oauth_callback(request: Request) -> Response:
         identity = await state.oauth.exchange(
             code=request.query_params["code"], redirect_uri=_redirect_uri(request, state)
         )
-        guilds = await state.oauth.guilds(identity.access_token)
+        guilds = await state.verified_guilds(identity.access_token, identity.user_id)
     except OAuthFailed as error:
         log.warning("discord login failed", error=str(error))
         return _login_page(

@@ -1,16 +1,19 @@
 """What the dashboard keeps per process, and who may see which server.
 
 Access is decided on every request: the local admin sees every registered server; a Discord
-user sees the servers they own or hold Administrator / Manage Server in, re-read from Discord
-with their OAuth token when the last check is older than ``dashboard_access_cache_seconds``.
+user sees the servers they own or hold Administrator / Manage Server in, or where they hold one
+of the server's admin roles (their roles read with the bot token), re-read from Discord with
+their OAuth token when the last check is older than ``dashboard_access_cache_seconds``.
 When Discord cannot be asked, the last verified list is trusted for a short grace period and
 then access is refused (fail closed).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -21,10 +24,11 @@ from limits import RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 
+from guildbank.services.guilds import admin_roles
 from guildbank.services.ratelimit import SharedLimiter
-from guildbank.services.uow import Services
+from guildbank.services.uow import Services, unit_of_work
 from guildbank.settings import Settings
-from guildbank.web.discord import DiscordDirectory, DiscordOAuth, OAuthFailed
+from guildbank.web.discord import DiscordDirectory, DiscordOAuth, OAuthFailed, manageable_guilds
 from guildbank.web.sessions import (
     COOKIE,
     MemorySessionStore,
@@ -79,7 +83,10 @@ class DashboardState:
         self.secure_cookies = settings.env == "production"
         self._http_client: httpx.AsyncClient | None = None
         self.directory = DiscordDirectory(
-            self.http, settings.discord_token.get_secret_value(), settings.discord_cache_seconds
+            self.http,
+            settings.discord_token.get_secret_value(),
+            settings.discord_cache_seconds,
+            access_ttl=settings.dashboard_access_cache_seconds,
         )
         self.oauth = DiscordOAuth(
             self.http,
@@ -151,7 +158,11 @@ class DashboardState:
             return Access(every_guild=False, guilds=dict(session.guilds))
         assert session.access_token is not None
         try:
-            guilds = await self.oauth.guilds(session.access_token)
+            guilds = await self.verified_guilds(
+                session.access_token,
+                session.user_id,
+                previous=session.guilds if age < ACCESS_GRACE_SECONDS else None,
+            )
         except OAuthFailed as error:
             if error.token_rejected:
                 await self.sessions.delete(session.id)
@@ -163,3 +174,32 @@ class DashboardState:
         session.guilds, session.guilds_checked_at = guilds, time.time()
         await self.sessions.save(session)
         return Access(every_guild=False, guilds=guilds)
+
+    async def verified_guilds(
+        self, access_token: str, user_id: str, *, previous: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The user's manageable guilds, read from Discord now: owner, Administrator or Manage
+        Server, or holding one of the guild's admin roles. When Discord cannot tell a member's
+        roles, a guild in ``previous`` (a recent check) stays allowed; otherwise it is refused.
+        """
+        listed = await self.oauth.guild_list(access_token)
+        allowed = manageable_guilds(listed)
+        others = {
+            str(g["id"]): str(g.get("name", g["id"])) for g in listed if str(g["id"]) not in allowed
+        }
+        if not others:
+            return allowed
+        async with unit_of_work(self.services, read_only=True) as uow:
+            wanted = await admin_roles(uow, others)
+            await uow.commit()
+
+        async def holds_one(guild_id: str, roles: frozenset[str]) -> bool:
+            held = await self.directory.member_roles(guild_id, user_id)
+            if held is None:
+                return previous is not None and guild_id in previous
+            return not held.isdisjoint(roles)
+
+        checks = list(wanted.items())
+        verdicts = await asyncio.gather(*(holds_one(g, roles) for g, roles in checks))
+        allowed.update({g: others[g] for (g, _), ok in zip(checks, verdicts, strict=True) if ok})
+        return allowed
