@@ -22,6 +22,7 @@ DEFAULTS = {
     "currency_name": "bytes",
     "currency_emoji": "💰",
     "timezone": "UTC",
+    "admin_role_ids": [],
 }
 
 

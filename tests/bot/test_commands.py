@@ -248,7 +248,10 @@ async def test_economy_admin_tools_and_their_refusals(
             world.alice, name, {"user": world.alice.id, "amount": 500, "reason": "mine"}
         )
         assert is_ephemeral(refused)
-        assert content_of(refused) == "You need the Manage Server permission to manage the economy."
+        assert content_of(refused) == (
+            "You need the Manage Server permission or one of this server's admin roles "
+            "to manage the economy."
+        )
     _, robot = await world.command(
         world.admin, "economy add", {"user": world.robot.id, "amount": 5, "reason": "beep"}
     )

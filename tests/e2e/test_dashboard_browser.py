@@ -10,7 +10,7 @@ import hikari
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from guildbank.services import reports
+from guildbank.services import reports, squad_admin, squads
 from guildbank.services.uow import unit_of_work
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID, FakeClock
 from tests.e2e.conftest import SCREENSHOTS, Site, log_in_locally, populate
@@ -34,6 +34,8 @@ async def test_local_admin_tour_with_screenshots(
     page: Page, context: BrowserContext, site: Site, clock: FakeClock
 ) -> None:
     people = await populate(site, clock)
+    site.discord.add_role(int(GUILD_ID), "Red team", position=3)
+    blue_role = site.discord.add_role(int(GUILD_ID), "Blue team", position=2)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.goto(site.at("/admin/login"))
     await page.screenshot(path=SCREENSHOTS / "login.png")
@@ -60,6 +62,25 @@ async def test_local_admin_tour_with_screenshots(
     await expect(page.locator("table.members tbody tr").first).to_contain_text("alice")
     await page.screenshot(path=SCREENSHOTS / "members.png", full_page=True)
 
+    await page.click("nav.tabs >> text=Squads")
+    await page.fill("#n-name", "Red team")
+    await page.select_option("#n-role_id", label="Red team")
+    await page.fill("#n-emoji", "🔴")
+    await page.fill("#n-max_members", "8")
+    await page.click("text=Create squad")
+    await expect(page.locator(".flash.ok")).to_have_text("Squad Red team created.")
+    await _squads_with_members(site, people, str(blue_role.id))
+    await page.click("nav.tabs >> text=Squads")
+    rows = page.locator("table.squads tbody tr")
+    await expect(rows).to_have_count(2)
+    await expect(rows.nth(1)).to_contain_text("Red team")
+    await expect(rows.nth(1)).to_contain_text("5 / 8")
+    await expect(rows.nth(0)).to_contain_text("inactive")
+    await page.screenshot(path=SCREENSHOTS / "squads.png", full_page=True)
+    await rows.nth(1).locator("a").click()
+    await expect(page.locator("table.roster tbody tr")).to_have_count(5)
+    await expect(page.locator("table.roster tbody tr").first).to_contain_text("alice")
+
     await page.click("nav.tabs >> text=Transactions")
     await expect(page.locator("table.transactions tbody tr")).to_have_count(50)
     await page.screenshot(path=SCREENSHOTS / "transactions.png")
@@ -75,8 +96,28 @@ async def test_local_admin_tour_with_screenshots(
         width = await mobile.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the overview scrolls sideways on a phone ({width}px)"
         await mobile.screenshot(path=SCREENSHOTS / "overview-phone.png", full_page=True)
+        await mobile.goto(site.at(f"{A}/squads"))
+        width = await mobile.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the squads page scrolls sideways on a phone ({width}px)"
     finally:
         await phone.close()
+
+
+async def _squads_with_members(site: Site, people: list[str], blue_role: str) -> None:
+    """Five of the people in Red team (made in the browser), three in a closed Blue team."""
+    async with unit_of_work(site.services) as uow:
+        [red] = await squads.list_squads(uow, guild_id=GUILD_ID)
+        blue = await squad_admin.create_squad(
+            uow, guild_id=GUILD_ID, role_id=blue_role, name="Blue team", emoji="🔵"
+        )
+        for person in people[:5]:
+            await squads.join_squad(uow, guild_id=GUILD_ID, user_id=person, squad_id=red.id)
+        for person in people[5:8]:
+            await squads.join_squad(uow, guild_id=GUILD_ID, user_id=person, squad_id=blue.id)
+        await squad_admin.update_squad(
+            uow, guild_id=GUILD_ID, squad_id=blue.id, changes={"is_active": False}
+        )
+        await uow.commit()
 
 
 async def test_a_discord_manager_cannot_see_or_act_on_another_server(

@@ -120,6 +120,7 @@ async def test_settings_show_every_field_and_save_a_change(
         "timezone": "Europe/Berlin",
         "streak_bonuses": {"5": 3, "10": 6},
         "role_rewards": {"123456789012345678": 1000},
+        "admin_role_ids": [],
     }
     assert 'value="coins"' in saved.text  # the form shows the saved values
 

@@ -21,7 +21,10 @@ def explain(error: BaseException) -> str:
     if isinstance(error, GuildOnly):
         return "This command only works inside a server."
     if isinstance(error, NotEconomyAdmin):
-        return "You need the Manage Server permission to manage the economy."
+        return (
+            "You need the Manage Server permission or one of this server's admin roles "
+            "to manage the economy."
+        )
     if isinstance(error, ApiUnavailable):
         return TRY_AGAIN
     if isinstance(error, ApiError):
