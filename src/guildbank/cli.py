@@ -81,6 +81,11 @@ def _serve(settings: Settings, *, with_bot: bool) -> None:
         f"guildbank is serving on http://{settings.host}:{settings.port} {bot} "
         f"(API docs: http://{settings.host}:{settings.port}/api/docs)"
     )
+    if not settings.admin_username and not settings.discord_client_id:
+        console.print(
+            "Dashboard login is not configured: set GUILDBANK_ADMIN_USERNAME and "
+            "GUILDBANK_ADMIN_PASSWORD (or Discord OAuth) in .env to use /admin."
+        )
     try:
         asyncio.run(serve(settings, with_bot=with_bot))
     except BotConfigError as error:
