@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import types
+from typing import Any
+
 import hikari
 import lightbulb
 from lightbulb.components import Modal, ModalContext
@@ -75,17 +78,11 @@ class Check(lightbulb.SlashCommand, name="check", description="Someone's balance
         await ctx.respond(embed=balance_embed(target.username, balance, config, own=own))
 
 
-@bytes_group.register
-class Send(lightbulb.SlashCommand, name="send", description="Send bytes to a member"):
-    user = lightbulb.user("user", "Who receives them")
-    amount = lightbulb.integer("amount", "How many", min_value=1)
-    reason = lightbulb.string(
-        "reason", "Why (optional)", default=None, max_length=MAX_REASON_LENGTH
-    )
+def _send_command(name: str, **options: Any) -> type[lightbulb.SlashCommand]:
+    """``/bytes send`` and ``/give``: one command under two names."""
 
-    @lightbulb.invoke
     async def invoke(
-        self, ctx: lightbulb.Context, state: BotState, client: lightbulb.Client
+        self: Any, ctx: lightbulb.Context, state: BotState, client: lightbulb.Client
     ) -> None:
         await send_bytes(
             ctx,
@@ -97,30 +94,24 @@ class Send(lightbulb.SlashCommand, name="send", description="Send bytes to a mem
             reason=self.reason,
         )
 
-
-@loader.command
-class Give(
-    lightbulb.SlashCommand, name="give", description="Send bytes to a member", contexts=GUILD_ONLY
-):
-    user = lightbulb.user("user", "Who receives them")
-    amount = lightbulb.integer("amount", "How many", min_value=1)
-    reason = lightbulb.string(
-        "reason", "Why (optional)", default=None, max_length=MAX_REASON_LENGTH
+    body = {
+        "user": lightbulb.user("user", "Who receives them"),
+        "amount": lightbulb.integer("amount", "How many", min_value=1),
+        "reason": lightbulb.string(
+            "reason", "Why (optional)", default=None, max_length=MAX_REASON_LENGTH
+        ),
+        "invoke": lightbulb.invoke(invoke),
+    }
+    return types.new_class(
+        name.title(),
+        (lightbulb.SlashCommand,),
+        {"name": name, "description": "Send bytes to a member", **options},
+        lambda namespace: namespace.update(body),
     )
 
-    @lightbulb.invoke
-    async def invoke(
-        self, ctx: lightbulb.Context, state: BotState, client: lightbulb.Client
-    ) -> None:
-        await send_bytes(
-            ctx,
-            state,
-            client,
-            receiver=self.user,
-            receiver_is_member=_is_member(ctx, self.user),
-            amount=self.amount,
-            reason=self.reason,
-        )
+
+bytes_group.register(_send_command("send"))
+loader.command(_send_command("give", contexts=GUILD_ONLY))
 
 
 @bytes_group.register

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import types
+from typing import Any, Literal
 
 import hikari
 import lightbulb
@@ -14,6 +15,7 @@ from guildbank.domain.economy import MAX_AMOUNT, MAX_REASON_LENGTH
 
 __all__ = ["loader"]
 
+AdjustAction = Literal["add", "remove", "set"]
 loader = lightbulb.Loader()
 economy = lightbulb.Group(
     "economy",
@@ -26,7 +28,7 @@ economy = lightbulb.Group(
 async def _adjust(
     ctx: lightbulb.Context,
     state: BotState,
-    action: Literal["add", "remove", "set"],
+    action: AdjustAction,
     user: hikari.User,
     amount: int,
     reason: str,
@@ -52,55 +54,33 @@ async def _adjust(
     )
 
 
-@economy.register
-class Add(
-    lightbulb.SlashCommand,
-    name="add",
-    hooks=[economy_admin],
-    description="Add to a member's balance",
-):
-    user = lightbulb.user("user", "The member")
-    amount = lightbulb.integer("amount", "How many", min_value=1, max_value=MAX_AMOUNT)
-    reason = lightbulb.string(
-        "reason", "Why (recorded in the ledger)", min_length=1, max_length=MAX_REASON_LENGTH
+def _adjust_command(
+    action: AdjustAction, description: str, amount: str, minimum: int
+) -> type[lightbulb.SlashCommand]:
+    """``/economy <action>``: the three tools share their options and differ in the action."""
+
+    async def invoke(self: Any, ctx: lightbulb.Context, state: BotState) -> None:
+        await _adjust(ctx, state, action, self.user, self.amount, self.reason)
+
+    body = {
+        "user": lightbulb.user("user", "The member"),
+        "amount": lightbulb.integer("amount", amount, min_value=minimum, max_value=MAX_AMOUNT),
+        "reason": lightbulb.string(
+            "reason", "Why (recorded in the ledger)", min_length=1, max_length=MAX_REASON_LENGTH
+        ),
+        "invoke": lightbulb.invoke(invoke),
+    }
+    options = {"name": action, "description": description, "hooks": [economy_admin]}
+    return types.new_class(
+        action.title(), (lightbulb.SlashCommand,), options, lambda namespace: namespace.update(body)
     )
 
-    @lightbulb.invoke
-    async def invoke(self, ctx: lightbulb.Context, state: BotState) -> None:
-        await _adjust(ctx, state, "add", self.user, self.amount, self.reason)
 
-
-@economy.register
-class Remove(
-    lightbulb.SlashCommand,
-    name="remove",
-    hooks=[economy_admin],
-    description="Remove from a member's balance",
+for _command in (
+    _adjust_command("add", "Add to a member's balance", "How many", 1),
+    _adjust_command("remove", "Remove from a member's balance", "How many", 1),
+    _adjust_command("set", "Set a member's balance", "The new balance", 0),
 ):
-    user = lightbulb.user("user", "The member")
-    amount = lightbulb.integer("amount", "How many", min_value=1, max_value=MAX_AMOUNT)
-    reason = lightbulb.string(
-        "reason", "Why (recorded in the ledger)", min_length=1, max_length=MAX_REASON_LENGTH
-    )
-
-    @lightbulb.invoke
-    async def invoke(self, ctx: lightbulb.Context, state: BotState) -> None:
-        await _adjust(ctx, state, "remove", self.user, self.amount, self.reason)
-
-
-@economy.register
-class Set(
-    lightbulb.SlashCommand, name="set", hooks=[economy_admin], description="Set a member's balance"
-):
-    user = lightbulb.user("user", "The member")
-    amount = lightbulb.integer("amount", "The new balance", min_value=0, max_value=MAX_AMOUNT)
-    reason = lightbulb.string(
-        "reason", "Why (recorded in the ledger)", min_length=1, max_length=MAX_REASON_LENGTH
-    )
-
-    @lightbulb.invoke
-    async def invoke(self, ctx: lightbulb.Context, state: BotState) -> None:
-        await _adjust(ctx, state, "set", self.user, self.amount, self.reason)
-
+    economy.register(_command)
 
 loader.command(economy)
