@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from sqlalchemy import case, or_, select, update
@@ -30,6 +29,7 @@ from guildbank.domain.errors import (
 )
 from guildbank.domain.ledger import Leg, reversal_legs, transfer_legs
 from guildbank.domain.streaks import tier_for
+from guildbank.schemas import AdjustOut, DailyOut, ReversalOut, TransferOut
 from guildbank.services.accounts import ensure_account, lock_mint
 from guildbank.services.guilds import get_config
 from guildbank.services.uow import UnitOfWork
@@ -48,54 +48,12 @@ __all__ = [
 AdjustAction = Literal["add", "remove", "set"]
 
 
-@dataclass(frozen=True, slots=True)
-class DailyResult:
-    guild_id: str
-    user_id: str
-    balance: int
-    total_received: int
-    total_sent: int
-    streak_count: int
-    last_daily: date
-    awarded: int
-    multiplier: int
-    tier: str
-    transaction_id: int | None
-    roles_earned: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class TransferResult:
-    id: int
-    guild_id: str
-    type: str
-    amount: int
-    reason: str | None
-    giver_id: str
-    receiver_id: str
-    giver_balance: int
-    receiver_balance: int
-    created_at: datetime
-    roles_earned: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class AdjustResult:
-    guild_id: str
-    user_id: str
-    action: str
-    delta: int
-    balance: int
-    transaction_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class ReversalResult:
-    id: int
-    reverses_id: int
-    guild_id: str
-    amount: int
-    created_at: datetime
+# The results are the API's own response models (guildbank.schemas, the shared contract):
+# one definition of each shape, for the services, the API and the typed client.
+DailyResult = DailyOut
+TransferResult = TransferOut
+AdjustResult = AdjustOut
+ReversalResult = ReversalOut
 
 
 async def _refuse_overdraft(
@@ -169,18 +127,18 @@ async def claim_daily(uow: UnitOfWork, *, guild_id: str, user_id: str) -> DailyR
         roles_earned=roles,
     )
     return DailyResult(
-        guild_id,
-        user_id,
-        balance,
-        received,
-        sent,
-        streak,
-        today,
-        award,
-        tier.multiplier,
-        tier.name,
-        transaction_id,
-        roles,
+        guild_id=guild_id,
+        user_id=user_id,
+        balance=balance,
+        total_received=received,
+        total_sent=sent,
+        streak_count=streak,
+        last_daily=today,
+        awarded=award,
+        multiplier=tier.multiplier,
+        tier=tier.name,
+        transaction_id=transaction_id,
+        roles_earned=roles,
     )
 
 
@@ -356,7 +314,14 @@ async def adjust_balance(
     else:
         delta = amount if action == "add" else -amount
     if delta == 0:
-        return AdjustResult(guild_id, user_id, action, 0, amount, None)
+        return AdjustResult(
+            guild_id=guild_id,
+            user_id=user_id,
+            action=action,
+            delta=0,
+            balance=amount,
+            transaction_id=None,
+        )
     try:
         posted = await ledger.post(
             uow.session,
@@ -380,7 +345,14 @@ async def adjust_balance(
         actor_id=actor_id,
         transaction_id=posted.id,
     )
-    return AdjustResult(guild_id, user_id, action, delta, balance, posted.id)
+    return AdjustResult(
+        guild_id=guild_id,
+        user_id=user_id,
+        action=action,
+        delta=delta,
+        balance=balance,
+        transaction_id=posted.id,
+    )
 
 
 async def reverse_transaction(
@@ -441,4 +413,10 @@ async def reverse_transaction(
         reversal_id=posted.id,
         actor_id=actor_id,
     )
-    return ReversalResult(posted.id, transaction_id, guild_id, original.amount, posted.created_at)
+    return ReversalResult(
+        id=posted.id,
+        reverses_id=transaction_id,
+        guild_id=guild_id,
+        amount=original.amount,
+        created_at=posted.created_at,
+    )
