@@ -16,7 +16,7 @@ Admin CRUD lives in ``services.squad_admin``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, cast, func, select, update
@@ -34,6 +34,7 @@ from guildbank.domain.errors import (
 from guildbank.domain.ids import is_snowflake
 from guildbank.domain.ledger import transfer_legs
 from guildbank.domain.squads import check_can_join, join_cost
+from guildbank.schemas import SquadOut
 from guildbank.services.accounts import ensure_account, system_account_id
 from guildbank.services.guilds import get_config
 from guildbank.services.reports import as_utc
@@ -59,23 +60,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class SquadView:
-    id: int
-    guild_id: str
-    role_id: str
-    name: str
-    description: str
-    emoji: str | None
-    switch_cost: int
-    max_members: int | None
-    is_active: bool
-    member_count: int
-    created_at: datetime
-    updated_at: datetime
-    # Filled only when listing for a member: their squad, and what joining would cost them.
-    is_member: bool | None = None
-    join_cost: int | None = None
+# A squad as read: the API's own response model (guildbank.schemas, the shared contract).
+SquadView = SquadOut
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,18 +115,18 @@ class SquadRanking:
 def squad_view(row: Squad, members: int) -> SquadView:
     """The read model of a squad row with its member count."""
     return SquadView(
-        row.id,
-        row.guild_id,
-        row.role_id,
-        row.name,
-        row.description,
-        row.emoji,
-        row.switch_cost,
-        row.max_members,
-        row.is_active,
-        members,
-        as_utc(row.created_at),
-        as_utc(row.updated_at),
+        id=row.id,
+        guild_id=row.guild_id,
+        role_id=row.role_id,
+        name=row.name,
+        description=row.description,
+        emoji=row.emoji,
+        switch_cost=row.switch_cost,
+        max_members=row.max_members,
+        is_active=row.is_active,
+        member_count=members,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
     )
 
 
@@ -207,12 +193,13 @@ async def list_squads(
     ).one_or_none()
     current = None if membership is None else membership[0]
     return [
-        replace(
-            view,
-            is_member=view.id == current,
-            join_cost=None
-            if view.id == current
-            else join_cost(first_join=membership is None, switch_cost=view.switch_cost),
+        view.model_copy(
+            update={
+                "is_member": view.id == current,
+                "join_cost": None
+                if view.id == current
+                else join_cost(first_join=membership is None, switch_cost=view.switch_cost),
+            }
         )
         for view in views
     ]
