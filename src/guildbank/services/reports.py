@@ -15,6 +15,7 @@ from guildbank.domain.economy import guild_today, roles_earned
 from guildbank.domain.errors import InvalidInput, TransactionNotFound
 from guildbank.domain.ids import is_snowflake
 from guildbank.domain.streaks import tier_for
+from guildbank.schemas import EntryOut, LeaderboardEntryOut, RoleRewardHolderOut, TransactionOut
 from guildbank.services.guilds import get_config
 from guildbank.services.uow import UnitOfWork
 
@@ -56,33 +57,11 @@ class BalanceView:
     exists: bool
 
 
-@dataclass(frozen=True, slots=True)
-class LeaderboardEntry:
-    rank: int
-    user_id: str
-    balance: int
-    total_received: int
-
-
-@dataclass(frozen=True, slots=True)
-class EntryView:
-    user_id: str
-    amount: int
-    balance_before: int
-    balance_after: int
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionView:
-    id: int
-    guild_id: str
-    type: str
-    amount: int
-    reason: str | None
-    actor_id: str | None
-    reverses_id: int | None
-    created_at: datetime
-    entries: list[EntryView]
+# Read models are the API's own response models (guildbank.schemas, the shared contract);
+# only the balance view carries more (whether the account exists) than its response.
+LeaderboardEntry = LeaderboardEntryOut
+EntryView = EntryOut
+TransactionView = TransactionOut
 
 
 def _check_user(user_id: str) -> None:
@@ -138,7 +117,10 @@ async def leaderboard(uow: UnitOfWork, *, guild_id: str, limit: int) -> list[Lea
             .limit(limit)
         )
     ).all()
-    return [LeaderboardEntry(i + 1, r[0], r[1], r[2]) for i, r in enumerate(rows)]
+    return [
+        LeaderboardEntry(rank=i + 1, user_id=r[0], balance=r[1], total_received=r[2])
+        for i, r in enumerate(rows)
+    ]
 
 
 async def rank_of(uow: UnitOfWork, *, guild_id: str, user_id: str) -> LeaderboardEntry | None:
@@ -165,7 +147,7 @@ async def rank_of(uow: UnitOfWork, *, guild_id: str, user_id: str) -> Leaderboar
             )
         )
     ).scalar_one()
-    return LeaderboardEntry(ahead + 1, user_id, me[1], me[2])
+    return LeaderboardEntry(rank=ahead + 1, user_id=user_id, balance=me[1], total_received=me[2])
 
 
 async def count_members(uow: UnitOfWork, *, guild_id: str) -> int:
@@ -197,18 +179,20 @@ async def _views(
     ).all()
     entries: dict[int, list[EntryView]] = {}
     for tx_id, user, amount, before, after in rows:
-        entries.setdefault(tx_id, []).append(EntryView(user, amount, before, after))
+        entries.setdefault(tx_id, []).append(
+            EntryView(user_id=user, amount=amount, balance_before=before, balance_after=after)
+        )
     return [
         TransactionView(
-            t.id,
-            t.guild_id,
-            t.type,
-            t.amount,
-            t.reason,
-            t.actor_id,
-            t.reverses_id,
-            as_utc(t.created_at),
-            entries.get(t.id, []),
+            id=t.id,
+            guild_id=t.guild_id,
+            type=t.type,
+            amount=t.amount,
+            reason=t.reason,
+            actor_id=t.actor_id,
+            reverses_id=t.reverses_id,
+            created_at=as_utc(t.created_at),
+            entries=entries.get(t.id, []),
         )
         for t in transactions
     ]
@@ -281,11 +265,7 @@ async def get_transaction(
     return (await _views(uow, [row]))[0]
 
 
-@dataclass(frozen=True, slots=True)
-class RoleRewardHolder:
-    user_id: str
-    total_received: int
-    role_ids: list[str]
+RoleRewardHolder = RoleRewardHolderOut
 
 
 async def role_reward_holders(uow: UnitOfWork, *, guild_id: str) -> list[RoleRewardHolder]:
@@ -302,6 +282,10 @@ async def role_reward_holders(uow: UnitOfWork, *, guild_id: str) -> list[RoleRew
         )
     ).all()
     return [
-        RoleRewardHolder(user, received, roles_earned(config.role_rewards, received))
+        RoleRewardHolder(
+            user_id=user,
+            total_received=received,
+            role_ids=roles_earned(config.role_rewards, received),
+        )
         for user, received in rows
     ]
