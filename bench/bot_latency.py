@@ -50,12 +50,12 @@ from typing import Any
 
 import hikari
 
-from guildbank.app import create_app
-from guildbank.bot import app as bot_app
-from guildbank.bot.app import GuildbankBot, create_bot
-from guildbank.client import GuildbankClient
-from guildbank.db.migrate import upgrade
-from guildbank.services.runtime import build_services
+from guildbank.platform.migrate import upgrade
+from guildbank.runtime import bot as bot_app
+from guildbank.runtime.app import create_app
+from guildbank.runtime.bot import GuildbankBot, create_bot
+from guildbank.runtime.client import GuildbankClient
+from guildbank.runtime.services import build_services
 from guildbank.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

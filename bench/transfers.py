@@ -58,14 +58,17 @@ from fastapi import FastAPI
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from guildbank.app import create_app
-from guildbank.db import ledger
-from guildbank.db.migrate import upgrade
-from guildbank.domain.ledger import Leg, transfer_legs
-from guildbank.services import apikeys, economy, integrity
-from guildbank.services.guilds import register_guild, update_config
-from guildbank.services.runtime import build_services
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.features.economy import admin as economy_admin
+from guildbank.features.economy import service as economy
+from guildbank.features.guilds.service import register_guild, update_config
+from guildbank.ledger import integrity
+from guildbank.ledger import posting as ledger
+from guildbank.ledger.legs import Leg, transfer_legs
+from guildbank.platform import apikeys
+from guildbank.platform.migrate import upgrade
+from guildbank.platform.uow import Services, unit_of_work
+from guildbank.runtime.app import create_app
+from guildbank.runtime.services import build_services
 from guildbank.settings import Settings
 
 HOST = "127.0.0.1"  # the benchmark never targets anything else
@@ -422,7 +425,7 @@ async def prepare_guild(services: Services, members: list[str], concurrency: int
         while queue:
             user_id = queue.pop()
             async with unit_of_work(services) as uow:
-                await economy.adjust_balance(
+                await economy_admin.adjust_balance(
                     uow,
                     guild_id=GUILD_ID,
                     user_id=user_id,

@@ -19,14 +19,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from guildbank.app import create_app
-from guildbank.db.engine import create_engine
-from guildbank.db.migrate import upgrade
-from guildbank.db.models import Base
-from guildbank.events.bus import InProcessBus
-from guildbank.services.apikeys import create_api_key
-from guildbank.services.guilds import register_guild, update_config
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.features.guilds.service import register_guild, update_config
+from guildbank.platform.apikeys import create_api_key
+from guildbank.platform.bus import InProcessBus
+from guildbank.platform.engine import create_engine
+from guildbank.platform.migrate import upgrade
+from guildbank.platform.models.base import Base
+from guildbank.platform.uow import Services, unit_of_work
+from guildbank.runtime.app import create_app
 from guildbank.settings import Settings
 
 PG_HOST = os.environ.get("GUILDBANK_TEST_PG_HOST", "127.0.0.1")

@@ -9,18 +9,17 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, update
 
-from guildbank.db.models import (
-    Account,
-    GuildSettings,
-    IdempotencyRecord,
-    LedgerEntry,
-    LedgerTransaction,
-)
-from guildbank.domain.economy import EconomyConfig
-from guildbank.services import economy, reports
-from guildbank.services.accounts import ensure_account
-from guildbank.services.guilds import get_config, update_config
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.features.economy import admin as economy_admin
+from guildbank.features.economy import queries as reports
+from guildbank.features.economy import service as economy
+from guildbank.features.guilds.queries import get_config
+from guildbank.features.guilds.rules import EconomyConfig
+from guildbank.features.guilds.service import update_config
+from guildbank.ledger.accounts import ensure_account
+from guildbank.platform.models.access import IdempotencyRecord
+from guildbank.platform.models.guilds import GuildSettings
+from guildbank.platform.models.ledger import Account, LedgerEntry, LedgerTransaction
+from guildbank.platform.uow import Services, unit_of_work
 
 
 def member(n: int) -> str:
@@ -38,7 +37,7 @@ async def open_account(services: Services, guild_id: str, user_id: str) -> int:
 async def fund(services: Services, guild_id: str, user_id: str, balance: int) -> None:
     """Give a member exactly ``balance`` through an admin adjustment (a real ledger posting)."""
     async with unit_of_work(services) as uow:
-        await economy.adjust_balance(
+        await economy_admin.adjust_balance(
             uow,
             guild_id=guild_id,
             user_id=user_id,

@@ -11,10 +11,10 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner, Result
 
-from guildbank.app import create_app
 from guildbank.cli import app as cli
-from guildbank.demo import DEMO_GUILD_ID, DEMO_MEMBERS
-from guildbank.services.runtime import build_services
+from guildbank.runtime.app import create_app
+from guildbank.runtime.demo import DEMO_GUILD_ID, DEMO_MEMBERS
+from guildbank.runtime.services import build_services
 from guildbank.settings import PLACEHOLDER_SECRET, Settings
 from tests.conftest import settings_for
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from guildbank.events.redis_bus import RedisBus
-from guildbank.services.uow import Services
+from guildbank.platform.redis_bus import RedisBus
+from guildbank.platform.uow import Services
 from tests.conftest import REDIS_URL, make_api_key
 from tests.factories import fund, member
 

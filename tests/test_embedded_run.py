@@ -17,11 +17,11 @@ import structlog
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from guildbank import runner
-from guildbank.app import create_app
 from guildbank.cli import app as cli
-from guildbank.db.migrate import upgrade
-from guildbank.services.runtime import build_services
+from guildbank.platform.migrate import upgrade
+from guildbank.runtime import runner
+from guildbank.runtime.app import create_app
+from guildbank.runtime.services import build_services
 from guildbank.settings import Settings
 from tests.conftest import make_api_key, settings_for
 from tests.fakes.discord import FakeDiscord
@@ -53,7 +53,7 @@ def built_apps(monkeypatch: pytest.MonkeyPatch) -> list[FastAPI]:
         apps.append(create_app(*args, **kwargs))
         return apps[-1]
 
-    monkeypatch.setattr("guildbank.runner.create_app", recording)
+    monkeypatch.setattr("guildbank.runtime.runner.create_app", recording)
     return apps
 
 

@@ -6,8 +6,8 @@ import secrets
 
 import httpx
 
-from guildbank.app import create_app
-from guildbank.events.redis_bus import RedisBus
+from guildbank.platform.redis_bus import RedisBus
+from guildbank.runtime.app import create_app
 from tests.conftest import REDIS_URL, settings_for
 from tests.factories import member
 

@@ -10,15 +10,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from guildbank.bot.app import BotConfigError, check_token
-from guildbank.db.migrate import upgrade
-from guildbank.demo import fill_demo_guild
-from guildbank.domain.errors import GuildbankError
-from guildbank.logs import configure_logging
-from guildbank.runner import run_bot, serve
-from guildbank.services import apikeys, integrity
-from guildbank.services.runtime import build_services
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.core.errors import GuildbankError
+from guildbank.ledger import integrity
+from guildbank.platform import apikeys
+from guildbank.platform.logs import configure_logging
+from guildbank.platform.migrate import upgrade
+from guildbank.platform.uow import Services, unit_of_work
+from guildbank.runtime.bot import BotConfigError, check_token
+from guildbank.runtime.demo import fill_demo_guild
+from guildbank.runtime.runner import run_bot, serve
+from guildbank.runtime.services import build_services
 from guildbank.settings import Settings
 
 __all__ = ["app"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from guildbank.services.uow import Services
+from guildbank.platform.uow import Services
 from tests.factories import bytes_url, db_snapshot, error_of
 
 ROLE_A, ROLE_B = "444444444444444444", "555555555555555555"

@@ -18,9 +18,9 @@ import httpx
 from fastapi import FastAPI
 from starlette.routing import Mount
 
-from guildbank.app import create_app
-from guildbank.services.apikeys import revoke_api_key
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.platform.apikeys import revoke_api_key
+from guildbank.platform.uow import Services, unit_of_work
+from guildbank.runtime.app import create_app
 from tests.conftest import make_api_key, settings_for
 from tests.factories import bytes_url, error_of, member
 

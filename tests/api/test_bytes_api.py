@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from guildbank.services.uow import Services
+from guildbank.platform.uow import Services
 from tests.conftest import OTHER_GUILD_ID, FakeClock
 from tests.factories import bytes_url, db_snapshot, error_of, fund, member
 

@@ -10,8 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from guildbank.client import ApiError, GuildbankClient
-from guildbank.services.uow import Services
+from guildbank.bot.transport import ApiError
+from guildbank.platform.uow import Services
+from guildbank.runtime.client import GuildbankClient
 from tests.conftest import OTHER_GUILD_ID, make_api_key
 from tests.factories import db_snapshot, error_of, fund, member, open_account
 

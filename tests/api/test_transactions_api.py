@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from sqlalchemy import update
 
-from guildbank.db.models import Account
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.platform.models.ledger import Account
+from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import OTHER_GUILD_ID, START, FakeClock
 from tests.factories import bytes_url, db_snapshot, error_of, fund, member
 

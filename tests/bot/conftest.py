@@ -22,11 +22,11 @@ import pytest
 from fastapi import FastAPI
 from structlog.testing import capture_logs
 
-from guildbank.app import create_app
-from guildbank.bot.app import GuildbankBot, create_bot
-from guildbank.client import GuildbankClient
-from guildbank.schemas import BalanceOut
-from guildbank.services.uow import Services
+from guildbank.features.economy.schemas import BalanceOut
+from guildbank.platform.uow import Services
+from guildbank.runtime.app import create_app
+from guildbank.runtime.bot import GuildbankBot, create_bot
+from guildbank.runtime.client import GuildbankClient
 from tests.conftest import FakeClock, settings_for
 from tests.fakes.discord import FakeDiscord, FakeGuild, FakeInteraction, FakeMember, FakeUser
 from tests.fakes.discord_rest import RecordedCall

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guildbank.bot.app import GuildbankBot
+from guildbank.runtime.bot import GuildbankBot
 from tests.bot.conftest import BotWorld, content_of, is_ephemeral
 
 REFUSED = (

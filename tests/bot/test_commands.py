@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from guildbank.bot.app import GuildbankBot
+from guildbank.runtime.bot import GuildbankBot
 from tests.bot.conftest import (
     BotWorld,
     content_of,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from guildbank.bot import sending
-from guildbank.bot.app import GuildbankBot
+from guildbank.features.economy import sending
+from guildbank.runtime.bot import GuildbankBot
 from tests.bot.conftest import WAIT, BotWorld, content_of, embed_of, is_ephemeral
 from tests.factories import guild_money
 from tests.fakes.discord import FakeInteraction, FakeMember, FakeUser

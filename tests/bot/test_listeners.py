@@ -6,8 +6,8 @@ from typing import Any
 
 import hikari
 
-from guildbank.bot.app import GuildbankBot
-from guildbank.bot.listeners import CLAIMED_REACTION
+from guildbank.features.economy.listeners import CLAIMED_REACTION
+from guildbank.runtime.bot import GuildbankBot
 from tests.bot.conftest import WAIT, BotWorld, embed_of, field_values
 from tests.fakes.discord import FakeMember
 

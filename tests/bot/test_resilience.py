@@ -16,12 +16,12 @@ import pytest
 import structlog
 from typer.testing import CliRunner
 
-from guildbank.bot.app import BotConfigError, GuildbankBot, check_token, create_bot
 from guildbank.bot.errors import TRY_AGAIN
 from guildbank.cli import app as cli
-from guildbank.client import GuildbankClient
-from guildbank.domain.economy import MAX_AMOUNT
-from guildbank.runner import _start_bot
+from guildbank.ledger.limits import MAX_AMOUNT
+from guildbank.runtime.bot import BotConfigError, GuildbankBot, check_token, create_bot
+from guildbank.runtime.client import GuildbankClient
+from guildbank.runtime.runner import _start_bot
 from tests.bot.conftest import WAIT, BotWorld, content_of, embed_of, field_values, is_ephemeral
 from tests.conftest import settings_for
 from tests.fakes.discord import FakeDiscord, FakeGuild

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from guildbank.bot.app import GuildbankBot
-from guildbank.runner import _start_bot
+from guildbank.runtime.bot import GuildbankBot
+from guildbank.runtime.runner import _start_bot
 from tests.bot.conftest import WAIT, BotWorld
 from tests.conftest import settings_for
 

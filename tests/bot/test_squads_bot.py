@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 import structlog
 
-from guildbank.app import create_app
-from guildbank.bot.app import create_bot
-from guildbank.client import GuildbankClient
-from guildbank.services import squad_admin, squads
-from guildbank.services.guilds import register_guild, update_config
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.features.guilds.service import register_guild, update_config
+from guildbank.features.squads import admin as squad_admin
+from guildbank.features.squads import queries as squads
+from guildbank.features.squads import service as squads_service
+from guildbank.platform.uow import Services, unit_of_work
+from guildbank.runtime.app import create_app
+from guildbank.runtime.bot import create_bot
+from guildbank.runtime.client import GuildbankClient
 from tests.conftest import settings_for
 from tests.factories import balance_view, fund
 from tests.fakes.discord import FakeDiscord, FakeGuild, FakeInteraction, FakeMember, running_bot
@@ -68,7 +70,7 @@ class World:
 
     async def join(self, member: FakeMember, squad_id: int) -> None:
         async with unit_of_work(self.services) as uow:
-            await squads.join_squad(
+            await squads_service.join_squad(
                 uow, guild_id=self.gid, user_id=str(member.user.id), squad_id=squad_id
             )
             await uow.commit()

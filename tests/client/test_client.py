@@ -13,13 +13,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from guildbank.client import ApiError, ApiUnavailable, GuildbankClient
-from guildbank.schemas import (
+from guildbank.bot.transport import ApiError, ApiUnavailable
+from guildbank.features.economy.schemas import (
     AdjustOut,
     BalanceOut,
-    ConfigOut,
     DailyOut,
-    GuildOut,
     IntegrityOut,
     LeaderboardEntryOut,
     MemberStatusOut,
@@ -29,7 +27,9 @@ from guildbank.schemas import (
     TransactionOut,
     TransferOut,
 )
-from guildbank.services.uow import Services
+from guildbank.features.guilds.schemas import ConfigOut, GuildOut
+from guildbank.platform.uow import Services
+from guildbank.runtime.client import GuildbankClient
 from tests.conftest import FakeClock, make_api_key
 from tests.factories import member
 

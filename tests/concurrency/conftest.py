@@ -20,8 +20,8 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from guildbank.db.models import Account, LedgerEntry, LedgerTransaction
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.platform.models.ledger import Account, LedgerEntry, LedgerTransaction
+from guildbank.platform.uow import Services, unit_of_work
 
 T = TypeVar("T")
 J = TypeVar("J")

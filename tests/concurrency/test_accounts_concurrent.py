@@ -7,8 +7,8 @@ from collections import Counter
 import httpx
 from sqlalchemy import func, select
 
-from guildbank.db.models import Account, LedgerEntry, LedgerTransaction
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.platform.models.ledger import Account, LedgerEntry, LedgerTransaction
+from guildbank.platform.uow import Services, unit_of_work
 from tests.concurrency.conftest import Level, assert_integrity, ledger_state, run_clients
 from tests.factories import fund, member, open_account
 

@@ -9,9 +9,9 @@ from collections import Counter
 import httpx
 import pytest
 
-from guildbank.domain.errors import AlreadyClaimed
-from guildbank.services import economy
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.features.economy import service as economy
+from guildbank.features.economy.errors import AlreadyClaimed
+from guildbank.platform.uow import Services, unit_of_work
 from tests.concurrency.conftest import (
     Level,
     PoolWatch,

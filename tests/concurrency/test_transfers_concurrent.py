@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from guildbank.services.uow import Services
+from guildbank.platform.uow import Services
 from tests.concurrency.conftest import (
     Level,
     PoolWatch,

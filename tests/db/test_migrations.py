@@ -20,9 +20,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from guildbank.db.engine import create_engine
-from guildbank.db.migrate import alembic_config, downgrade, upgrade
-from guildbank.db.models import Base
+from guildbank.platform.engine import create_engine
+from guildbank.platform.migrate import alembic_config, downgrade, upgrade
+from guildbank.platform.models.base import Base
 from tests.conftest import PG_ADMIN_DSN, PG_HOST
 
 PG_DATABASE = f"guildbank_migrations_{os.getpid()}"

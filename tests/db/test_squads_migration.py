@@ -17,9 +17,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from guildbank.db.engine import create_engine
-from guildbank.db.migrate import downgrade, upgrade
-from guildbank.db.models import Base
+from guildbank.platform.engine import create_engine
+from guildbank.platform.migrate import downgrade, upgrade
+from guildbank.platform.models.base import Base
 from tests.conftest import PG_ADMIN_DSN, PG_HOST
 
 SQUAD_TABLES = {"squads", "squad_memberships"}

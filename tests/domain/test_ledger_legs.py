@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from guildbank.domain.ledger import COUNTED_TYPES, Leg, check_balanced, reversal_legs, transfer_legs
+from guildbank.ledger.legs import COUNTED_TYPES, Leg, check_balanced, reversal_legs, transfer_legs
 
 amounts = st.integers(min_value=1, max_value=10**12)
 types = st.sampled_from(

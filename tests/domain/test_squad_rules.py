@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from guildbank.domain.errors import AlreadyInSquad, InvalidInput, SquadFull, SquadInactive
-from guildbank.domain.squads import SquadFields, check_can_join, join_cost, validate_squad
+from guildbank.core.errors import InvalidInput
+from guildbank.features.squads.errors import AlreadyInSquad, SquadFull, SquadInactive
+from guildbank.features.squads.rules import SquadFields, check_can_join, join_cost, validate_squad
 
 
 def test_only_the_first_join_is_free() -> None:

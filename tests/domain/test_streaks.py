@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from guildbank.domain.streaks import (
+from guildbank.features.economy.streaks import (
     DEFAULT_STREAK_BONUSES,
     NO_TIER,
     daily_award,

@@ -19,7 +19,7 @@ import pytest
 from fastapi import FastAPI
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
-from guildbank.services.uow import Services
+from guildbank.platform.uow import Services
 from tests.conftest import GUILD_ID, START, FakeClock, make_api_key
 from tests.factories import claim, configure, fund, send
 from tests.fakes.discord import FakeDiscord

@@ -10,8 +10,11 @@ import hikari
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from guildbank.services import reports, squad_admin, squads
-from guildbank.services.uow import unit_of_work
+from guildbank.features.economy import queries as reports
+from guildbank.features.squads import admin as squad_admin
+from guildbank.features.squads import queries as squads
+from guildbank.features.squads import service as squads_service
+from guildbank.platform.uow import unit_of_work
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID, FakeClock
 from tests.e2e.conftest import SCREENSHOTS, Site, log_in_locally, populate
 from tests.factories import bytes_url, db_snapshot, member, send
@@ -111,9 +114,11 @@ async def _squads_with_members(site: Site, people: list[str], blue_role: str) ->
             uow, guild_id=GUILD_ID, role_id=blue_role, name="Blue team", emoji="🔵"
         )
         for person in people[:5]:
-            await squads.join_squad(uow, guild_id=GUILD_ID, user_id=person, squad_id=red.id)
+            await squads_service.join_squad(uow, guild_id=GUILD_ID, user_id=person, squad_id=red.id)
         for person in people[5:8]:
-            await squads.join_squad(uow, guild_id=GUILD_ID, user_id=person, squad_id=blue.id)
+            await squads_service.join_squad(
+                uow, guild_id=GUILD_ID, user_id=person, squad_id=blue.id
+            )
         await squad_admin.update_squad(
             uow, guild_id=GUILD_ID, squad_id=blue.id, changes={"is_active": False}
         )

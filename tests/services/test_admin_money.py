@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from guildbank.domain.errors import (
-    AlreadyReversed,
-    InsufficientBalance,
-    InvalidInput,
-    TransactionNotFound,
-)
-from guildbank.services import economy, integrity, reports
-from guildbank.services.economy import AdjustAction, AdjustResult, ReversalResult
-from guildbank.services.guilds import register_guild
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.core.errors import InvalidInput
+from guildbank.features.economy import admin as economy_admin
+from guildbank.features.economy import queries as reports
+from guildbank.features.economy.admin import AdjustAction, AdjustResult, ReversalResult
+from guildbank.features.guilds.service import register_guild
+from guildbank.ledger import integrity
+from guildbank.ledger.errors import AlreadyReversed, InsufficientBalance, TransactionNotFound
+from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import OTHER_GUILD_ID
 from tests.factories import claim, fund, guild_money, member, open_account, send
 
@@ -29,7 +27,7 @@ async def adjust(
     reason: str = "admin correction",
 ) -> AdjustResult:
     async with unit_of_work(services) as uow:
-        result = await economy.adjust_balance(
+        result = await economy_admin.adjust_balance(
             uow,
             guild_id=guild_id,
             user_id=user_id,
@@ -46,7 +44,7 @@ async def reverse(
     services: Services, guild_id: str, transaction_id: int, reason: str = "mistake"
 ) -> ReversalResult:
     async with unit_of_work(services) as uow:
-        result = await economy.reverse_transaction(
+        result = await economy_admin.reverse_transaction(
             uow, guild_id=guild_id, transaction_id=transaction_id, reason=reason, actor_id=ADMIN
         )
         await uow.commit()

@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from guildbank.domain.errors import AlreadyClaimed
-from guildbank.services import economy, reports
-from guildbank.services.guilds import register_guild
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.features.economy import queries as reports
+from guildbank.features.economy import service as economy
+from guildbank.features.economy.errors import AlreadyClaimed
+from guildbank.features.guilds.service import register_guild
+from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import OTHER_GUILD_ID, START, FakeClock
 from tests.factories import (
     balance_view,

@@ -7,12 +7,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from guildbank.db.models import Account, Guild
-from guildbank.domain.economy import EconomyConfig
-from guildbank.domain.errors import GuildNotFound, InvalidInput
-from guildbank.services import reports
-from guildbank.services.guilds import get_config, register_guild, update_config
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.core.errors import InvalidInput
+from guildbank.features.economy import queries as reports
+from guildbank.features.guilds.errors import GuildNotFound
+from guildbank.features.guilds.queries import get_config
+from guildbank.features.guilds.rules import EconomyConfig
+from guildbank.features.guilds.service import register_guild, update_config
+from guildbank.platform.models.guilds import Guild
+from guildbank.platform.models.ledger import Account
+from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import GUILD_ID
 from tests.factories import balance_view, claim, configure, guild_money, member
 

@@ -8,12 +8,14 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from guildbank.db.models import Account, LedgerEntry
-from guildbank.domain.errors import GuildNotFound, InsufficientBalance
-from guildbank.services import economy, integrity
-from guildbank.services.guilds import register_guild
-from guildbank.services.integrity import IntegrityReport
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.features.economy import admin as economy_admin
+from guildbank.features.guilds.errors import GuildNotFound
+from guildbank.features.guilds.service import register_guild
+from guildbank.ledger import integrity
+from guildbank.ledger.errors import InsufficientBalance
+from guildbank.ledger.integrity import IntegrityReport
+from guildbank.platform.models.ledger import Account, LedgerEntry
+from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import OTHER_GUILD_ID, FakeClock
 from tests.factories import claim, fund, guild_money, member, send
 
@@ -45,7 +47,7 @@ async def workload(services: Services, guild_id: str, clock: FakeClock) -> int:
     with pytest.raises(InsufficientBalance):
         await send(services, guild_id, member(3), member(1), 999)
     async with unit_of_work(services) as uow:
-        await economy.adjust_balance(
+        await economy_admin.adjust_balance(
             uow,
             guild_id=guild_id,
             user_id=member(5),
@@ -54,7 +56,7 @@ async def workload(services: Services, guild_id: str, clock: FakeClock) -> int:
             reason="bug bounty",
             actor_id=None,
         )
-        await economy.reverse_transaction(
+        await economy_admin.reverse_transaction(
             uow, guild_id=guild_id, transaction_id=sent.id, reason="duplicate", actor_id=None
         )
         await uow.commit()

@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from guildbank.domain.errors import InvalidInput, TransactionNotFound
-from guildbank.services import reports
-from guildbank.services.accounts import set_member_active
-from guildbank.services.guilds import register_guild
-from guildbank.services.reports import LeaderboardEntry, TransactionSort, TransactionView
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.core.errors import InvalidInput
+from guildbank.features.economy import queries as reports
+from guildbank.features.economy.membership import set_member_active
+from guildbank.features.economy.queries import LeaderboardEntry, TransactionSort, TransactionView
+from guildbank.features.guilds.service import register_guild
+from guildbank.ledger.errors import TransactionNotFound
+from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import OTHER_GUILD_ID, START, FakeClock
 from tests.factories import balance_view, claim, fund, member, send
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from guildbank.services import economy, integrity
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.features.economy import service as economy
+from guildbank.ledger import integrity
+from guildbank.platform.uow import Services, unit_of_work
 from tests.factories import member
 
 

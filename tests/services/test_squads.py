@@ -14,13 +14,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from guildbank.db.models import LedgerTransaction, SquadMembership
-from guildbank.domain.errors import (
+from guildbank.core.errors import GuildbankError, InvalidInput
+from guildbank.features.economy import queries as reports
+from guildbank.features.economy.membership import set_member_active
+from guildbank.features.guilds.errors import GuildNotFound
+from guildbank.features.guilds.service import register_guild
+from guildbank.features.squads import admin as squad_admin
+from guildbank.features.squads import queries as squads
+from guildbank.features.squads import service as squads_service
+from guildbank.features.squads.errors import (
     AlreadyInSquad,
-    GuildbankError,
-    GuildNotFound,
-    InsufficientBalance,
-    InvalidInput,
     NotInSquad,
     SquadConflict,
     SquadFull,
@@ -28,10 +31,11 @@ from guildbank.domain.errors import (
     SquadNotEmpty,
     SquadNotFound,
 )
-from guildbank.services import integrity, reports, squad_admin, squads
-from guildbank.services.accounts import set_member_active
-from guildbank.services.guilds import register_guild
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.ledger import integrity
+from guildbank.ledger.errors import InsufficientBalance
+from guildbank.platform.models.ledger import LedgerTransaction
+from guildbank.platform.models.squads import SquadMembership
+from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID
 from tests.factories import balance_view, fund, guild_money, member, open_account
 
@@ -53,16 +57,20 @@ async def make_squad(
     return view
 
 
-async def join(services: Services, guild_id: str, user_id: str, squad_id: int) -> squads.JoinResult:
+async def join(
+    services: Services, guild_id: str, user_id: str, squad_id: int
+) -> squads_service.JoinResult:
     async with unit_of_work(services) as uow:
-        result = await squads.join_squad(uow, guild_id=guild_id, user_id=user_id, squad_id=squad_id)
+        result = await squads_service.join_squad(
+            uow, guild_id=guild_id, user_id=user_id, squad_id=squad_id
+        )
         await uow.commit()
     return result
 
 
-async def leave(services: Services, guild_id: str, user_id: str) -> squads.LeaveResult:
+async def leave(services: Services, guild_id: str, user_id: str) -> squads_service.LeaveResult:
     async with unit_of_work(services) as uow:
-        result = await squads.leave_squad(uow, guild_id=guild_id, user_id=user_id)
+        result = await squads_service.leave_squad(uow, guild_id=guild_id, user_id=user_id)
         await uow.commit()
     return result
 
@@ -417,7 +425,7 @@ async def test_events_are_published_after_commit_only(services: Services, guild:
     gold = await make_squad(services, guild, "Gold", 2, switch_cost=10_000)
     async with services.bus.subscribe(guilds=[guild], names=["squad.joined", "squad.left"]) as sub:
         async with unit_of_work(services) as uow:
-            await squads.join_squad(uow, guild_id=guild, user_id=ALICE, squad_id=red.id)
+            await squads_service.join_squad(uow, guild_id=guild, user_id=ALICE, squad_id=red.id)
             assert sub.queue.empty()
             await uow.commit()
         joined = sub.queue.get_nowait()

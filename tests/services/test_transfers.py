@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from guildbank.domain.errors import (
-    CooldownActive,
-    GuildNotFound,
-    InsufficientBalance,
-    InvalidInput,
-)
-from guildbank.services import economy, reports
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.core.errors import InvalidInput
+from guildbank.features.economy import queries as reports
+from guildbank.features.economy import service as economy
+from guildbank.features.economy.errors import CooldownActive
+from guildbank.features.guilds.errors import GuildNotFound
+from guildbank.ledger.errors import InsufficientBalance
+from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import START, FakeClock
 from tests.factories import (
     balance_view,

@@ -11,9 +11,9 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
-from guildbank.app import create_app
-from guildbank.services.guilds import register_guild, update_config
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.features.guilds.service import register_guild, update_config
+from guildbank.platform.uow import Services, unit_of_work
+from guildbank.runtime.app import create_app
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID, settings_for
 from tests.fakes.discord import FakeDiscord
 from tests.web.helpers import dashboard_overrides, discord_overrides, login_local

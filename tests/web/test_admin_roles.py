@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from guildbank.services.guilds import get_config
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.features.guilds.queries import get_config
+from guildbank.platform.uow import Services, unit_of_work
 from guildbank.web.sessions import COOKIE
 from guildbank.web.state import DashboardState
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from guildbank.services.uow import Services
+from guildbank.platform.uow import Services
 from guildbank.web.sessions import COOKIE
 from guildbank.web.state import DashboardState
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID

@@ -14,12 +14,12 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from guildbank.db.models import Account
-from guildbank.services import reports
-from guildbank.services.accounts import set_member_active
-from guildbank.services.guilds import get_config
-from guildbank.services.uow import Services, unit_of_work
-from guildbank.web import routes_transactions
+from guildbank.features.economy import queries as reports
+from guildbank.features.economy import transaction_pages as routes_transactions
+from guildbank.features.economy.membership import set_member_active
+from guildbank.features.guilds.queries import get_config
+from guildbank.platform.models.ledger import Account
+from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import GUILD_ID, FakeClock
 from tests.factories import (
     balance_view,

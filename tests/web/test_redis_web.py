@@ -15,11 +15,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from guildbank.app import create_app
-from guildbank.db.engine import create_engine
-from guildbank.events.bus import Event
-from guildbank.events.redis_bus import RedisBus
-from guildbank.services.uow import Services
+from guildbank.platform.bus import Event
+from guildbank.platform.engine import create_engine
+from guildbank.platform.redis_bus import RedisBus
+from guildbank.platform.uow import Services
+from guildbank.runtime.app import create_app
 from guildbank.web.sessions import RedisSessionStore, Session
 from guildbank.web.state import DashboardState
 from tests.conftest import REDIS_URL, FakeClock, make_api_key, settings_for

@@ -13,9 +13,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from guildbank.db.models import SquadMembership
-from guildbank.services import squad_admin, squads
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.features.squads import admin as squad_admin
+from guildbank.features.squads import queries as squads
+from guildbank.platform.models.squads import SquadMembership
+from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID
 from tests.factories import db_snapshot, member
 from tests.fakes.discord import FakeDiscord, FakeMember

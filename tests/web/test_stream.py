@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from guildbank.services.uow import Services
+from guildbank.platform.uow import Services
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID, make_api_key
 from tests.factories import bytes_url, claim, error_of, member, send
 from tests.fakes.discord import FakeDiscord

@@ -13,11 +13,11 @@ from pydantic import AfterValidator, BaseModel, ValidationError
 
 from guildbank.api.errors import ApiError
 from guildbank.api.state import ApiState
-from guildbank.domain.errors import GuildbankError
-from guildbank.domain.ids import SNOWFLAKE_PATTERN, is_snowflake
-from guildbank.services import idempotency
-from guildbank.services.apikeys import Principal, authenticate
-from guildbank.services.uow import UnitOfWork, unit_of_work
+from guildbank.core.errors import GuildbankError
+from guildbank.core.ids import SNOWFLAKE_PATTERN, is_snowflake
+from guildbank.platform import idempotency
+from guildbank.platform.apikeys import Principal, authenticate
+from guildbank.platform.uow import UnitOfWork, unit_of_work
 
 __all__ = [
     "Caller",

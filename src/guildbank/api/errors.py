@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from guildbank.domain.errors import GuildbankError
+from guildbank.core.errors import GuildbankError
 
 __all__ = ["ApiError", "error_response", "install_error_handlers"]
 

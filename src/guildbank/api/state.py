@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 from limits import RateLimitItemPerMinute
 
-from guildbank.domain.errors import RateLimited
-from guildbank.services.apikeys import Principal
-from guildbank.services.ratelimit import SharedLimiter
-from guildbank.services.uow import Services, TtlCache
+from guildbank.core.errors import RateLimited
+from guildbank.platform.apikeys import Principal
+from guildbank.platform.cache import TtlCache
+from guildbank.platform.ratelimit import SharedLimiter
+from guildbank.platform.uow import Services
 from guildbank.settings import Settings
 
 __all__ = ["ApiState"]

@@ -7,7 +7,7 @@ import lightbulb
 import structlog
 
 from guildbank.bot.checks import GuildOnly, NotEconomyAdmin
-from guildbank.client import ApiError, ApiUnavailable
+from guildbank.bot.transport import ApiError, ApiUnavailable
 
 __all__ = ["explain", "handle_command_error", "log_failure"]
 

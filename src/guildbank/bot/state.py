@@ -7,14 +7,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from guildbank.client import GuildbankClient
-from guildbank.schemas import ConfigOut
+from guildbank.features.guilds.client import GuildsClient
+from guildbank.features.guilds.schemas import ConfigOut
 
 __all__ = ["BotState", "DailyMemo"]
 
 CONFIG_TTL_SECONDS = 60.0
+C = TypeVar("C")
 
 
 def utc_now() -> datetime:
@@ -43,7 +45,7 @@ class DailyMemo:
 
 @dataclass
 class BotState:
-    api: GuildbankClient
+    api: GuildsClient
     memo: DailyMemo = field(default_factory=DailyMemo)
     # Where "today" for the daily memo comes from: the wall clock (tests share the API's clock).
     clock: Callable[[], datetime] = utc_now
@@ -68,6 +70,13 @@ class BotState:
             return config
         finally:
             del self._loading[guild_id]
+
+    def client(self, kind: type[C]) -> C:
+        """The process's API client seen through one feature's methods (it carries them all)."""
+        if not isinstance(self.api, kind):
+            msg = f"the bot's API client has no {kind.__name__} methods"
+            raise TypeError(msg)
+        return self.api
 
     def forget_config(self, guild_id: str) -> None:
         self._configs.pop(guild_id, None)

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import structlog
 
-from guildbank.services.uow import TtlCache
+from guildbank.platform.cache import TtlCache
 
 __all__ = [
     "ADMINISTRATOR",

@@ -1,115 +1,11 @@
-"""The economy settings form: raw form values in, the API's own validation, messages per field.
-
-Validation is the REST API's ``ConfigUpdate`` model (one set of rules for both adapters);
-this module only turns form rows into its shape and its errors into a message per field.
-"""
+"""Form helpers every dashboard page shares."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-from starlette.datastructures import FormData
-
-from guildbank.domain.economy import MAX_ADMIN_ROLES, EconomyConfig
-from guildbank.schemas import ConfigUpdate
-
-__all__ = ["SCALAR_FIELDS", "SettingsForm", "field_message"]
-
-# (name, label, help) in the order the page shows them.
-SCALAR_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("currency_name", "Currency name", "What members earn, e.g. bytes."),
-    ("currency_emoji", "Currency emoji", "Shown next to amounts in Discord."),
-    ("starting_balance", "Starting balance", "Given once when a member first appears."),
-    ("daily_amount", "Daily amount", "Paid for the first message or /daily of the day."),
-    ("max_transfer", "Largest transfer", "The most a member can send at once."),
-    ("confirm_threshold", "Confirm from", "Transfers this large ask the sender to confirm."),
-    ("transfer_cooldown_hours", "Transfer cooldown (hours)", "0 turns the cooldown off."),
-    ("rate_limit_per_minute", "Balance changes per minute", "Per member; 0 turns it off."),
-    ("timezone", "Timezone", "When the daily day starts, e.g. Europe/Berlin."),
-)
-
-
-@dataclass
-class Row:
-    key: str
-    value: str
-
-
-@dataclass
-class SettingsForm:
-    """What the page shows: raw values (so a rejected form keeps what was typed) and errors."""
-
-    values: dict[str, str]
-    streaks: list[Row]
-    rewards: list[Row]
-    admin_roles: list[str] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_config(cls, config: EconomyConfig) -> SettingsForm:
-        return cls(
-            values={name: str(getattr(config, name)) for name, _, _ in SCALAR_FIELDS},
-            streaks=[Row(str(d), str(m)) for d, m in sorted(config.streak_bonuses.items())],
-            rewards=[
-                Row(role, str(threshold))
-                for role, threshold in sorted(config.role_rewards.items(), key=lambda i: i[1])
-            ],
-            admin_roles=list(config.admin_role_ids),
-        )
-
-    @classmethod
-    def from_form(cls, form: FormData) -> SettingsForm:
-        def texts(name: str) -> list[str]:
-            return [v.strip() if isinstance(v, str) else "" for v in form.getlist(name)]
-
-        def rows(keys: str, values: str) -> list[Row]:
-            pairs = zip(texts(keys), texts(values), strict=False)
-            return [Row(k, v) for k, v in pairs if k or v]
-
-        values = {name: str(form.get(name, "") or "").strip() for name, _, _ in SCALAR_FIELDS}
-        # Checkboxes of the roles Discord named; a text of ids when Discord could not name them.
-        typed = " ".join(texts("admin_role_ids")).replace(",", " ").split()
-        admin_roles = list(dict.fromkeys([r for r in texts("admin_role") if r] + typed))
-        return cls(
-            values,
-            rows("streak_days", "streak_multiplier"),
-            rows("reward_role", "reward_min"),
-            admin_roles,
-        )
-
-    def _table(self, name: str, rows: list[Row], what: str) -> dict[str, str] | None:
-        table: dict[str, str] = {}
-        for number, row in enumerate(rows, start=1):
-            if not row.key or not row.value:
-                self.errors[name] = f"Row {number}: fill in both the {what} and the amount."
-                return None
-            if row.key in table:
-                self.errors[name] = f"Row {number}: {row.key} appears twice."
-                return None
-            table[row.key] = row.value
-        return table
-
-    def changes(self) -> dict[str, Any] | None:
-        """The validated changes, or None with ``errors`` filled in."""
-        data: dict[str, Any] = dict(self.values)
-        streaks = self._table("streak_bonuses", self.streaks, "days")
-        rewards = self._table("role_rewards", self.rewards, "role")
-        if streaks is None or rewards is None:
-            return None
-        data["streak_bonuses"], data["role_rewards"] = streaks, rewards
-        if len(self.admin_roles) > MAX_ADMIN_ROLES:
-            self.errors["admin_role_ids"] = f"Choose at most {MAX_ADMIN_ROLES} admin roles."
-            return None
-        data["admin_role_ids"] = self.admin_roles
-        try:
-            return ConfigUpdate.model_validate(data).changes()
-        except ValidationError as error:
-            for problem in error.errors():
-                self.errors.setdefault(str(problem["loc"][0]), field_message(problem))
-            return None
+__all__ = ["field_message"]
 
 
 def field_message(problem: Mapping[str, Any]) -> str:

@@ -11,23 +11,21 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import structlog
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from guildbank.domain.errors import GuildbankError, NotFound
-from guildbank.domain.ids import is_snowflake
-from guildbank.services import stats
-from guildbank.services.uow import unit_of_work
+from guildbank.core.errors import GuildbankError, NotFound
+from guildbank.core.ids import is_snowflake
+from guildbank.features.guilds import directory as stats_directory
+from guildbank.platform.uow import unit_of_work
 from guildbank.web.discord import DiscordMember
 from guildbank.web.sessions import Session
 from guildbank.web.state import Access, AccessUnavailable, DashboardState, SessionEnded
+from guildbank.web.templating import templates
 
 __all__ = [
     "NOT_YOURS",
@@ -44,30 +42,8 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 PREFIX = "/admin"
-TEMPLATES = Path(__file__).parent / "templates"
 STATUS_BY_KIND = {"invalid": 400, "not_found": 404, "conflict": 409, "forbidden": 403}
 NOT_YOURS = "No such server, or you do not manage it."
-
-
-def _number(value: int | None) -> str:
-    return "–" if value is None else f"{value:,}".replace(",", "\u202f")
-
-
-def _moment(value: datetime | None) -> str:
-    if value is None:
-        return "–"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-
-
-templates = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-templates.filters["num"] = _number
-templates.filters["moment"] = _moment
 
 
 def page_context(**context: Any) -> dict[str, Any]:
@@ -172,7 +148,7 @@ def login_redirect(request: Request) -> Response:
 async def _guild_name(ctx: Ctx) -> str | None:
     """The registered server's display name (Discord's, else the stored one), None if unknown."""
     async with unit_of_work(ctx.state.services, read_only=True) as uow:
-        rows = await stats.list_guilds(uow, ids=[ctx.guild_id])
+        rows = await stats_directory.list_guilds(uow, ids=[ctx.guild_id])
         await uow.commit()
     if not rows:
         return None

@@ -24,9 +24,9 @@ from limits import RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 
-from guildbank.services.guilds import admin_roles
-from guildbank.services.ratelimit import SharedLimiter
-from guildbank.services.uow import Services, unit_of_work
+from guildbank.features.guilds.queries import admin_roles
+from guildbank.platform.ratelimit import SharedLimiter
+from guildbank.platform.uow import Services, unit_of_work
 from guildbank.settings import Settings
 from guildbank.web.discord import DiscordDirectory, DiscordOAuth, OAuthFailed, manageable_guilds
 from guildbank.web.sessions import (

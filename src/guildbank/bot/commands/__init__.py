@@ -1,1 +1,0 @@
-"""Slash and context-menu commands: thin, they parse, call the API client and render."""

@@ -1,0 +1,33 @@
+"""What a feature contributes to the running processes, declared once in its ``feature.py``.
+
+``runtime.registry`` lists every feature; the app, the dashboard and the bot are assembled
+from these declarations, so adding a feature is a new folder plus one registry line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import lightbulb
+    from fastapi import APIRouter
+    from starlette.routing import BaseRoute
+
+    from guildbank.web.templating import NavLink
+
+__all__ = ["Feature"]
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """A feature's REST routers, dashboard pages, templates, tabs and Discord commands."""
+
+    name: str
+    api_routers: Sequence[APIRouter] = ()
+    pages: Sequence[BaseRoute] = ()
+    templates: Path | None = None
+    nav: Sequence[NavLink] = ()
+    command_loaders: Sequence[lightbulb.Loader] = ()

@@ -1,1 +1,0 @@
-"""Database: SQLAlchemy models, engine set-up and the ledger's SQL."""

@@ -1,1 +1,0 @@
-"""Pure rules and value types: no IO, no frameworks."""

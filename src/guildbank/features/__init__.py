@@ -1,0 +1,1 @@
+"""One package per business feature; runtime.registry lists them."""

@@ -1,0 +1,324 @@
+"""The bytes economy under ``/api/guilds/{guild_id}/bytes``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from guildbank.api.deps import (
+    Caller,
+    GuildId,
+    UserId,
+    api_state,
+    authorize,
+    parse_body,
+    read,
+    require,
+    write,
+)
+from guildbank.core.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN
+from guildbank.features.economy import admin as economy_admin
+from guildbank.features.economy import queries as reports
+from guildbank.features.economy import service as economy
+from guildbank.features.economy.schemas import (
+    AdjustIn,
+    AdjustOut,
+    BalanceOut,
+    DailyIn,
+    DailyOut,
+    IntegrityOut,
+    LeaderboardEntryOut,
+    RankOut,
+    ReversalOut,
+    ReverseIn,
+    RoleRewardHolderOut,
+    TransactionOut,
+    TransferIn,
+    TransferOut,
+)
+from guildbank.features.guilds.queries import get_config
+from guildbank.features.guilds.schemas import ConfigOut, ConfigUpdate
+from guildbank.features.guilds.service import update_config
+from guildbank.ledger import integrity
+from guildbank.platform.uow import UnitOfWork
+
+router = APIRouter(prefix="/guilds/{guild_id}/bytes", tags=["bytes"])
+Writer = Depends(require("write"))
+Admin = Depends(require("admin"))
+# Bounded to 64 bits: larger numbers would overflow the database's BIGINT (a 500, not a 422).
+TransactionId = Annotated[int, Path(ge=1, le=MAX_SNOWFLAKE)]
+Offset = Annotated[int, Query(ge=0, le=MAX_SNOWFLAKE)]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@router.get("/balance/{user_id}", response_model=BalanceOut)
+async def get_balance(request: Request, guild_id: GuildId, user_id: UserId, _: Caller) -> Response:
+    """A member's balance; an unknown member reads as the starting balance."""
+
+    async def action(uow: UnitOfWork) -> BalanceOut:
+        view = await reports.get_balance(uow, guild_id=guild_id, user_id=user_id)
+        return BalanceOut.model_validate(view)
+
+    return await read(request, action)
+
+
+@router.post(
+    "/daily/{user_id}",
+    response_model=DailyOut,
+    dependencies=[Writer],
+    responses={409: {"description": "Already claimed today"}},
+)
+async def claim_daily(
+    request: Request, guild_id: GuildId, user_id: UserId, body: DailyIn | None = None
+) -> Response:
+    """Claim the daily reward (streak multiplier applied); 409 on a second claim."""
+    state = api_state(request)
+
+    async def action(uow: UnitOfWork) -> DailyOut:
+        config = await get_config(uow, guild_id)
+        await state.limit_balance_changes(guild_id, user_id, config.rate_limit_per_minute)
+        return DailyOut.model_validate(
+            await economy.claim_daily(uow, guild_id=guild_id, user_id=user_id)
+        )
+
+    return await write(request, guild_id, action)
+
+
+@router.post(
+    "/transactions",
+    response_model=TransferOut,
+    responses={400: {"description": "A transfer rule was broken"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": TransferIn.model_json_schema()}},
+        }
+    },
+)
+async def create_transfer(request: Request, guild_id: GuildId) -> Response:
+    """Send bytes from one member to another, atomically (needs the ``write`` scope).
+
+    The busiest route, so it is lean: the key is checked and the body validated in the
+    handler rather than through FastAPI's dependency machinery (same rules, same errors),
+    and ``serve_transfer`` serves it in front of this documented route (see app.py).
+    """
+    await authorize(request, "write")
+    body = parse_body(TransferIn, await request.body())
+    state = api_state(request)
+
+    async def action(uow: UnitOfWork) -> TransferOut:
+        config = await get_config(uow, guild_id)
+        await state.limit_balance_changes(guild_id, body.giver_id, config.rate_limit_per_minute)
+        result = await economy.transfer(
+            uow,
+            guild_id=guild_id,
+            giver_id=body.giver_id,
+            receiver_id=body.receiver_id,
+            amount=body.amount,
+            reason=body.reason,
+        )
+        return TransferOut.model_validate(result)
+
+    return await write(request, guild_id, action)
+
+
+TRANSFER_PATH = "/api/guilds/{guild_id}/bytes/transactions"
+
+
+async def serve_transfer(request: Request) -> Response:
+    """``create_transfer`` as a plain Starlette endpoint (the path parameter is a plain str)."""
+    return await create_transfer(request, request.path_params["guild_id"])
+
+
+@router.get("/transactions", response_model=list[TransactionOut])
+async def list_transactions(
+    request: Request,
+    guild_id: GuildId,
+    _: Caller,
+    user_id: Annotated[str | None, Query(pattern=SNOWFLAKE_PATTERN)] = None,
+    type: Annotated[str | None, Query(max_length=32)] = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    sort: reports.TransactionSort = "newest",
+) -> Response:
+    """The transaction log, filtered by member, type and date range, paged and sorted."""
+
+    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
+        views = await reports.list_transactions(
+            uow,
+            guild_id=guild_id,
+            user_id=user_id,
+            type=type,
+            start=_utc(start),
+            end=_utc(end),
+            limit=limit,
+            offset=offset,
+            sort=sort,
+        )
+        return [TransactionOut.model_validate(v).model_dump(mode="json") for v in views]
+
+    return await read(request, action)
+
+
+@router.get("/transactions/{transaction_id}", response_model=TransactionOut)
+async def get_transaction(
+    request: Request, guild_id: GuildId, transaction_id: TransactionId, _: Caller
+) -> Response:
+    async def action(uow: UnitOfWork) -> TransactionOut:
+        view = await reports.get_transaction(uow, guild_id=guild_id, transaction_id=transaction_id)
+        return TransactionOut.model_validate(view)
+
+    return await read(request, action)
+
+
+@router.post(
+    "/transactions/{transaction_id}/reverse",
+    response_model=ReversalOut,
+    dependencies=[Admin],
+    status_code=201,
+)
+async def reverse_transaction(
+    request: Request, guild_id: GuildId, transaction_id: TransactionId, body: ReverseIn
+) -> Response:
+    """Undo a transaction with an opposite one (history is never edited)."""
+
+    async def action(uow: UnitOfWork) -> ReversalOut:
+        result = await economy_admin.reverse_transaction(
+            uow,
+            guild_id=guild_id,
+            transaction_id=transaction_id,
+            reason=body.reason,
+            actor_id=body.actor_id,
+        )
+        return ReversalOut.model_validate(result)
+
+    return await write(request, guild_id, action, status_code=201)
+
+
+@router.get("/history/{user_id}", response_model=list[TransactionOut])
+async def get_history(
+    request: Request,
+    guild_id: GuildId,
+    user_id: UserId,
+    _: Caller,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    offset: Offset = 0,
+) -> Response:
+    """A member's own transactions, newest first."""
+
+    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
+        views = await reports.history(
+            uow, guild_id=guild_id, user_id=user_id, limit=limit, offset=offset
+        )
+        return [TransactionOut.model_validate(v).model_dump(mode="json") for v in views]
+
+    return await read(request, action)
+
+
+@router.get("/leaderboard", response_model=list[LeaderboardEntryOut])
+async def get_leaderboard(
+    request: Request, guild_id: GuildId, _: Caller, limit: Annotated[int, Query(ge=1, le=100)] = 10
+) -> Response:
+    """Richest active members; ties go to the earliest account."""
+
+    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
+        entries = await reports.leaderboard(uow, guild_id=guild_id, limit=limit)
+        return [LeaderboardEntryOut.model_validate(e).model_dump() for e in entries]
+
+    return await read(request, action)
+
+
+@router.get("/leaderboard/rank/{user_id}", response_model=RankOut)
+async def get_rank(request: Request, guild_id: GuildId, user_id: UserId, _: Caller) -> Response:
+    """The member's rank (null when they have no active account) and the member count."""
+
+    async def action(uow: UnitOfWork) -> RankOut:
+        entry = await reports.rank_of(uow, guild_id=guild_id, user_id=user_id)
+        members = await reports.count_members(uow, guild_id=guild_id)
+        if entry is None:
+            balance = await reports.get_balance(uow, guild_id=guild_id, user_id=user_id)
+            return RankOut(
+                rank=None,
+                user_id=user_id,
+                balance=balance.balance,
+                total_received=balance.total_received,
+                members=members,
+            )
+        return RankOut(
+            rank=entry.rank,
+            user_id=user_id,
+            balance=entry.balance,
+            total_received=entry.total_received,
+            members=members,
+        )
+
+    return await read(request, action)
+
+
+@router.get("/config", response_model=ConfigOut)
+async def get_economy_config(request: Request, guild_id: GuildId, _: Caller) -> Response:
+    async def action(uow: UnitOfWork) -> ConfigOut:
+        return ConfigOut.model_validate(await get_config(uow, guild_id))
+
+    return await read(request, action)
+
+
+@router.put("/config", response_model=ConfigOut, dependencies=[Admin])
+async def put_economy_config(request: Request, guild_id: GuildId, body: ConfigUpdate) -> Response:
+    """Change some settings; the others keep their values."""
+
+    async def action(uow: UnitOfWork) -> ConfigOut:
+        config = await update_config(uow, guild_id=guild_id, changes=body.changes())
+        return ConfigOut.model_validate(config)
+
+    return await write(request, guild_id, action)
+
+
+@router.post("/adjust", response_model=AdjustOut, dependencies=[Admin])
+async def adjust_balance(request: Request, guild_id: GuildId, body: AdjustIn) -> Response:
+    """Admin add / remove / set of a member's balance, with a mandatory reason."""
+
+    async def action(uow: UnitOfWork) -> AdjustOut:
+        result = await economy_admin.adjust_balance(
+            uow,
+            guild_id=guild_id,
+            user_id=body.user_id,
+            action=body.action,
+            amount=body.amount,
+            reason=body.reason,
+            actor_id=body.actor_id,
+        )
+        return AdjustOut.model_validate(result)
+
+    return await write(request, guild_id, action)
+
+
+@router.get("/integrity", response_model=IntegrityOut, dependencies=[Admin])
+async def get_integrity(request: Request, guild_id: GuildId) -> Response:
+    """Verify the ledger: balances match entries, transactions and the guild sum to zero."""
+
+    async def action(uow: UnitOfWork) -> IntegrityOut:
+        return IntegrityOut.model_validate(await integrity.check_integrity(uow, guild_id=guild_id))
+
+    return await read(request, action)
+
+
+@router.get("/role-rewards/holders", response_model=list[RoleRewardHolderOut])
+async def get_role_reward_holders(request: Request, guild_id: GuildId, _: Caller) -> Response:
+    """Active members and the reward roles their total received earns (the bot reconciles)."""
+
+    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
+        holders = await reports.role_reward_holders(uow, guild_id=guild_id)
+        return [RoleRewardHolderOut.model_validate(h).model_dump() for h in holders]
+
+    return await read(request, action)

@@ -1,0 +1,298 @@
+"""Read models: balances, leaderboards, histories and the transaction log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
+
+from guildbank.core.errors import InvalidInput
+from guildbank.core.ids import is_snowflake
+from guildbank.features.economy.rules import roles_earned
+from guildbank.features.economy.schemas import (
+    EntryOut,
+    LeaderboardEntryOut,
+    RoleRewardHolderOut,
+    TransactionOut,
+)
+from guildbank.features.economy.streaks import tier_for
+from guildbank.features.guilds.queries import get_config
+from guildbank.features.guilds.rules import guild_today
+from guildbank.ledger.errors import TransactionNotFound
+from guildbank.platform.models.ledger import Account, LedgerEntry, LedgerTransaction
+from guildbank.platform.uow import UnitOfWork
+
+__all__ = [
+    "BalanceView",
+    "EntryView",
+    "LeaderboardEntry",
+    "TransactionView",
+    "get_balance",
+    "get_transaction",
+    "history",
+    "leaderboard",
+    "list_transactions",
+    "rank_of",
+    "role_reward_holders",
+]
+
+TransactionSort = Literal["newest", "oldest", "largest", "smallest"]
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands timestamps back naive; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceView:
+    guild_id: str
+    user_id: str
+    balance: int
+    total_received: int
+    total_sent: int
+    streak_count: int
+    last_daily: date | None
+    daily_available: bool
+    tier: str
+    multiplier: int
+    is_active: bool
+    exists: bool
+
+
+# Read models are the API's own response models (guildbank.schemas, the shared contract);
+# only the balance view carries more (whether the account exists) than its response.
+LeaderboardEntry = LeaderboardEntryOut
+EntryView = EntryOut
+TransactionView = TransactionOut
+
+
+def _check_user(user_id: str) -> None:
+    if not is_snowflake(user_id):
+        raise InvalidInput(f"{user_id!r} is not a Discord user id", code="invalid_id")
+
+
+async def get_balance(uow: UnitOfWork, *, guild_id: str, user_id: str) -> BalanceView:
+    """A member's balance; an unknown member reads as the starting balance, nothing created."""
+    config = await get_config(uow, guild_id)
+    _check_user(user_id)
+    row = (
+        await uow.session.execute(
+            select(Account).where(Account.guild_id == guild_id, Account.user_id == user_id)
+        )
+    ).scalar_one_or_none()
+    today = guild_today(config.timezone, uow.now)
+    if row is None:
+        return BalanceView(
+            guild_id, user_id, config.starting_balance, 0, 0, 0, None, True, "NONE", 1, True, False
+        )
+    streak_alive = row.last_daily is not None and (today - row.last_daily).days <= 1
+    streak = row.streak_count if streak_alive else 0
+    tier = tier_for(streak, config.streak_bonuses)
+    return BalanceView(
+        guild_id,
+        user_id,
+        row.balance,
+        row.total_received,
+        row.total_sent,
+        streak,
+        row.last_daily,
+        row.last_daily is None or row.last_daily < today,
+        tier.name,
+        tier.multiplier,
+        row.is_active,
+        True,
+    )
+
+
+def _ranked_members(guild_id: str) -> list[object]:
+    return [Account.guild_id == guild_id, ~Account.is_system, Account.is_active]
+
+
+async def leaderboard(uow: UnitOfWork, *, guild_id: str, limit: int) -> list[LeaderboardEntry]:
+    """Richest active members; ties go to whoever opened their account first."""
+    await get_config(uow, guild_id)
+    rows = (
+        await uow.session.execute(
+            select(Account.user_id, Account.balance, Account.total_received)
+            .where(*_ranked_members(guild_id))  # type: ignore[arg-type]
+            .order_by(Account.balance.desc(), Account.id.asc())
+            .limit(limit)
+        )
+    ).all()
+    return [
+        LeaderboardEntry(rank=i + 1, user_id=r[0], balance=r[1], total_received=r[2])
+        for i, r in enumerate(rows)
+    ]
+
+
+async def rank_of(uow: UnitOfWork, *, guild_id: str, user_id: str) -> LeaderboardEntry | None:
+    """The member's position on the leaderboard (None when absent or inactive)."""
+    await get_config(uow, guild_id)
+    _check_user(user_id)
+    me = (
+        await uow.session.execute(
+            select(Account.id, Account.balance, Account.total_received).where(
+                Account.guild_id == guild_id,
+                Account.user_id == user_id,
+                ~Account.is_system,
+                Account.is_active,
+            )
+        )
+    ).one_or_none()
+    if me is None:
+        return None
+    ahead = (
+        await uow.session.execute(
+            select(func.count()).where(
+                *_ranked_members(guild_id),  # type: ignore[arg-type]
+                or_(Account.balance > me[1], and_(Account.balance == me[1], Account.id < me[0])),
+            )
+        )
+    ).scalar_one()
+    return LeaderboardEntry(rank=ahead + 1, user_id=user_id, balance=me[1], total_received=me[2])
+
+
+async def count_members(uow: UnitOfWork, *, guild_id: str) -> int:
+    return (
+        await uow.session.execute(
+            select(func.count()).where(*_ranked_members(guild_id))  # type: ignore[arg-type]
+        )
+    ).scalar_one()
+
+
+async def _views(
+    uow: UnitOfWork, transactions: Sequence[LedgerTransaction]
+) -> list[TransactionView]:
+    if not transactions:
+        return []
+    rows = (
+        await uow.session.execute(
+            select(
+                LedgerEntry.transaction_id,
+                Account.user_id,
+                LedgerEntry.amount,
+                LedgerEntry.balance_before,
+                LedgerEntry.balance_after,
+            )
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .where(LedgerEntry.transaction_id.in_([t.id for t in transactions]))
+            .order_by(LedgerEntry.id)
+        )
+    ).all()
+    entries: dict[int, list[EntryView]] = {}
+    for tx_id, user, amount, before, after in rows:
+        entries.setdefault(tx_id, []).append(
+            EntryView(user_id=user, amount=amount, balance_before=before, balance_after=after)
+        )
+    return [
+        TransactionView(
+            id=t.id,
+            guild_id=t.guild_id,
+            type=t.type,
+            amount=t.amount,
+            reason=t.reason,
+            actor_id=t.actor_id,
+            reverses_id=t.reverses_id,
+            created_at=as_utc(t.created_at),
+            entries=entries.get(t.id, []),
+        )
+        for t in transactions
+    ]
+
+
+async def list_transactions(
+    uow: UnitOfWork,
+    *,
+    guild_id: str,
+    user_id: str | None = None,
+    type: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    sort: TransactionSort = "newest",
+) -> list[TransactionView]:
+    """The guild's transaction log, filtered and paged."""
+    await get_config(uow, guild_id)
+    query = select(LedgerTransaction).where(LedgerTransaction.guild_id == guild_id)
+    if user_id is not None:
+        _check_user(user_id)
+        member = aliased(Account)
+        query = query.where(
+            LedgerTransaction.id.in_(
+                select(LedgerEntry.transaction_id)
+                .join(member, member.id == LedgerEntry.account_id)
+                .where(member.guild_id == guild_id, member.user_id == user_id)
+            )
+        )
+    if type is not None:
+        query = query.where(LedgerTransaction.type == type)
+    # SQLite compares timestamps as UTC text: bounds in another offset must be converted.
+    if start is not None:
+        query = query.where(LedgerTransaction.created_at >= as_utc(start).astimezone(UTC))
+    if end is not None:
+        query = query.where(LedgerTransaction.created_at < as_utc(end).astimezone(UTC))
+    order: tuple[Any, ...] = {
+        "newest": (LedgerTransaction.created_at.desc(), LedgerTransaction.id.desc()),
+        "oldest": (LedgerTransaction.created_at.asc(), LedgerTransaction.id.asc()),
+        "largest": (LedgerTransaction.amount.desc(), LedgerTransaction.id.desc()),
+        "smallest": (LedgerTransaction.amount.asc(), LedgerTransaction.id.asc()),
+    }[sort]
+    rows = (await uow.session.execute(query.order_by(*order).limit(limit).offset(offset))).scalars()
+    return await _views(uow, list(rows))
+
+
+async def history(
+    uow: UnitOfWork, *, guild_id: str, user_id: str, limit: int = 10, offset: int = 0
+) -> list[TransactionView]:
+    """A member's own transactions, newest first."""
+    return await list_transactions(
+        uow, guild_id=guild_id, user_id=user_id, limit=limit, offset=offset
+    )
+
+
+async def get_transaction(
+    uow: UnitOfWork, *, guild_id: str, transaction_id: int
+) -> TransactionView:
+    await get_config(uow, guild_id)
+    row = (
+        await uow.session.execute(
+            select(LedgerTransaction).where(
+                LedgerTransaction.id == transaction_id, LedgerTransaction.guild_id == guild_id
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise TransactionNotFound(transaction_id)
+    return (await _views(uow, [row]))[0]
+
+
+RoleRewardHolder = RoleRewardHolderOut
+
+
+async def role_reward_holders(uow: UnitOfWork, *, guild_id: str) -> list[RoleRewardHolder]:
+    """Active members whose total received earns at least one reward role (for reconciles)."""
+    config = await get_config(uow, guild_id)
+    if not config.role_rewards:
+        return []
+    lowest = min(config.role_rewards.values())
+    rows = (
+        await uow.session.execute(
+            select(Account.user_id, Account.total_received)
+            .where(*_ranked_members(guild_id), Account.total_received >= lowest)  # type: ignore[arg-type]
+            .order_by(Account.id)
+        )
+    ).all()
+    return [
+        RoleRewardHolder(
+            user_id=user,
+            total_received=received,
+            role_ids=roles_earned(config.role_rewards, received),
+        )
+        for user, received in rows
+    ]

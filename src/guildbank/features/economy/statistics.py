@@ -1,0 +1,358 @@
+"""Dashboard statistics: summaries, activity, money supply, member search, filtered
+transactions and their export."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import aliased
+
+from guildbank.core.errors import InvalidInput
+from guildbank.core.ids import is_snowflake
+from guildbank.features.guilds.queries import get_config
+from guildbank.platform.models.ledger import Account, LedgerEntry, LedgerTransaction
+from guildbank.platform.uow import UnitOfWork
+
+__all__ = [
+    "DayPoint",
+    "ExportRow",
+    "GuildSummary",
+    "MemberPage",
+    "MemberRow",
+    "MemberSort",
+    "MemberStatus",
+    "SupplyPoint",
+    "TransactionFilter",
+    "count_transactions",
+    "daily_activity",
+    "export_batch",
+    "guild_summary",
+    "money_supply_series",
+    "reversal_of",
+    "search_members",
+]
+
+MemberStatus = Literal["active", "inactive", "all"]
+MemberSort = Literal["balance", "received", "sent", "streak", "newest", "oldest"]
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSummary:
+    guild_id: str
+    members: int
+    inactive_members: int
+    money_supply: int
+    transactions: int
+    transactions_today: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayPoint:
+    day: date
+    transactions: int
+    volume: int
+
+
+@dataclass(frozen=True, slots=True)
+class SupplyPoint:
+    day: date
+    supply: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    user_id: str
+    balance: int
+    total_received: int
+    total_sent: int
+    streak_count: int
+    last_daily: date | None
+    is_active: bool
+    left_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPage:
+    total: int
+    rows: list[MemberRow]
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionFilter:
+    """The transaction log's filters, shared by the page, its count and the CSV export."""
+
+    user_id: str | None = None
+    type: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    id: int
+    created_at: datetime
+    type: str
+    amount: int
+    reason: str | None
+    actor_id: str | None
+    reverses_id: int | None
+    debited: list[str]
+    credited: list[str]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _as_date(value: Any) -> date:
+    """SQLite's date() answers text, PostgreSQL's a date."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _utc_day(uow: UnitOfWork, column: Any) -> ColumnElement[Any]:
+    if uow.services.dialect == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)
+
+
+def _members(guild_id: str) -> list[ColumnElement[bool]]:
+    return [Account.guild_id == guild_id, ~Account.is_system]
+
+
+async def guild_summary(uow: UnitOfWork, *, guild_id: str) -> GuildSummary:
+    """Headline numbers of a guild's overview."""
+    await get_config(uow, guild_id)
+    active, inactive, supply = (
+        await uow.session.execute(
+            select(
+                func.count().filter(Account.is_active),
+                func.count().filter(~Account.is_active),
+                func.coalesce(func.sum(Account.balance), 0),
+            ).where(*_members(guild_id))
+        )
+    ).one()
+    midnight = datetime.combine(uow.now.astimezone(UTC).date(), datetime.min.time(), UTC)
+    total, today = (
+        await uow.session.execute(
+            select(
+                func.count(),
+                func.count().filter(LedgerTransaction.created_at >= midnight),
+            ).where(LedgerTransaction.guild_id == guild_id)
+        )
+    ).one()
+    return GuildSummary(guild_id, active, inactive, supply, total, today)
+
+
+def _window(uow: UnitOfWork, days: int) -> tuple[date, datetime]:
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidInput(f"days must be between 1 and {MAX_DAYS}", code="invalid_days")
+    first = uow.now.astimezone(UTC).date() - timedelta(days=days - 1)
+    return first, datetime.combine(first, datetime.min.time(), UTC)
+
+
+async def daily_activity(uow: UnitOfWork, *, guild_id: str, days: int = 30) -> list[DayPoint]:
+    """Transactions and moved amount per UTC day over the last ``days`` days (zeros included)."""
+    await get_config(uow, guild_id)
+    first, since = _window(uow, days)
+    day = _utc_day(uow, LedgerTransaction.created_at)
+    rows = (
+        await uow.session.execute(
+            select(day, func.count(), func.coalesce(func.sum(LedgerTransaction.amount), 0))
+            .where(LedgerTransaction.guild_id == guild_id, LedgerTransaction.created_at >= since)
+            .group_by(day)
+        )
+    ).all()
+    found = {_as_date(d): (count, volume) for d, count, volume in rows}
+    return [
+        DayPoint(d, *found.get(d, (0, 0))) for d in (first + timedelta(days=i) for i in range(days))
+    ]
+
+
+async def money_supply_series(
+    uow: UnitOfWork, *, guild_id: str, days: int = 30
+) -> list[SupplyPoint]:
+    """What members held at the end of each UTC day (today: now) over the last ``days`` days."""
+    await get_config(uow, guild_id)
+    first, since = _window(uow, days)
+    current = (
+        await uow.session.execute(
+            select(func.coalesce(func.sum(Account.balance), 0)).where(*_members(guild_id))
+        )
+    ).scalar_one()
+    day = _utc_day(uow, LedgerTransaction.created_at)
+    flows = {
+        _as_date(d): int(amount)
+        for d, amount in (
+            await uow.session.execute(
+                select(day, func.sum(LedgerEntry.amount))
+                .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+                .join(Account, Account.id == LedgerEntry.account_id)
+                .where(*_members(guild_id), LedgerTransaction.created_at >= since)
+                .group_by(day)
+            )
+        ).all()
+    }
+    points: list[SupplyPoint] = []
+    supply = int(current)
+    for offset in range(days - 1, -1, -1):
+        d = first + timedelta(days=offset)
+        points.append(SupplyPoint(d, supply))
+        supply -= flows.get(d, 0)
+    points.reverse()
+    return points
+
+
+_MEMBER_ORDER: dict[MemberSort, tuple[Any, ...]] = {
+    "balance": (Account.balance.desc(), Account.id.asc()),
+    "received": (Account.total_received.desc(), Account.id.asc()),
+    "sent": (Account.total_sent.desc(), Account.id.asc()),
+    "streak": (Account.streak_count.desc(), Account.id.asc()),
+    "newest": (Account.id.desc(),),
+    "oldest": (Account.id.asc(),),
+}
+
+
+async def search_members(
+    uow: UnitOfWork,
+    *,
+    guild_id: str,
+    user_ids: Sequence[str] | None = None,
+    id_prefix: str | None = None,
+    status: MemberStatus = "active",
+    sort: MemberSort = "balance",
+    limit: int = 25,
+    offset: int = 0,
+) -> MemberPage:
+    """Member accounts matching ids (e.g. found by name in Discord) or an id prefix, paged."""
+    await get_config(uow, guild_id)
+    conditions = _members(guild_id)
+    if status != "all":
+        conditions.append(Account.is_active.is_(status == "active"))
+    if user_ids is not None:
+        conditions.append(Account.user_id.in_(list(user_ids)))
+    if id_prefix:
+        if not id_prefix.isdigit():
+            raise InvalidInput("An id search takes digits only.", code="invalid_id")
+        conditions.append(Account.user_id.startswith(id_prefix))
+    total = (await uow.session.execute(select(func.count()).where(*conditions))).scalar_one()
+    rows = (
+        await uow.session.execute(
+            select(
+                Account.user_id,
+                Account.balance,
+                Account.total_received,
+                Account.total_sent,
+                Account.streak_count,
+                Account.last_daily,
+                Account.is_active,
+                Account.left_at,
+                Account.created_at,
+            )
+            .where(*conditions)
+            .order_by(*_MEMBER_ORDER[sort])
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    return MemberPage(
+        total,
+        [
+            MemberRow(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], _utc(r[7]) if r[7] else None, _utc(r[8])
+            )
+            for r in rows
+        ],
+    )
+
+
+def _filtered(guild_id: str, where: TransactionFilter) -> Select[Any]:
+    query = select(LedgerTransaction).where(LedgerTransaction.guild_id == guild_id)
+    if where.user_id is not None:
+        if not is_snowflake(where.user_id):
+            raise InvalidInput(f"{where.user_id!r} is not a Discord user id", code="invalid_id")
+        member = aliased(Account)
+        query = query.where(
+            LedgerTransaction.id.in_(
+                select(LedgerEntry.transaction_id)
+                .join(member, member.id == LedgerEntry.account_id)
+                .where(member.guild_id == guild_id, member.user_id == where.user_id)
+            )
+        )
+    if where.type is not None:
+        query = query.where(LedgerTransaction.type == where.type)
+    if where.start is not None:
+        query = query.where(LedgerTransaction.created_at >= where.start)
+    if where.end is not None:
+        query = query.where(LedgerTransaction.created_at < where.end)
+    return query
+
+
+async def count_transactions(uow: UnitOfWork, *, guild_id: str, where: TransactionFilter) -> int:
+    """How many transactions the log's filters match (for paging)."""
+    await get_config(uow, guild_id)
+    inner = _filtered(guild_id, where).with_only_columns(LedgerTransaction.id).subquery()
+    return (await uow.session.execute(select(func.count()).select_from(inner))).scalar_one()
+
+
+async def export_batch(
+    uow: UnitOfWork,
+    *,
+    guild_id: str,
+    where: TransactionFilter,
+    before_id: int | None = None,
+    limit: int = 500,
+) -> list[ExportRow]:
+    """One page of the export, newest first, continuing below ``before_id`` (keyset paging)."""
+    await get_config(uow, guild_id)
+    query = _filtered(guild_id, where)
+    if before_id is not None:
+        query = query.where(LedgerTransaction.id < before_id)
+    transactions = list(
+        (await uow.session.execute(query.order_by(LedgerTransaction.id.desc()).limit(limit)))
+        .scalars()
+        .all()
+    )
+    if not transactions:
+        return []
+    legs: dict[int, tuple[list[str], list[str]]] = {t.id: ([], []) for t in transactions}
+    for tx_id, user_id, amount in (
+        await uow.session.execute(
+            select(LedgerEntry.transaction_id, Account.user_id, LedgerEntry.amount)
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .where(LedgerEntry.transaction_id.in_(list(legs)))
+            .order_by(LedgerEntry.id)
+        )
+    ).all():
+        legs[tx_id][0 if amount < 0 else 1].append(user_id)
+    return [
+        ExportRow(
+            t.id,
+            _utc(t.created_at),
+            t.type,
+            t.amount,
+            t.reason,
+            t.actor_id,
+            t.reverses_id,
+            *legs[t.id],
+        )
+        for t in transactions
+    ]
+
+
+async def reversal_of(uow: UnitOfWork, *, guild_id: str, transaction_id: int) -> int | None:
+    """The id of the transaction that reversed this one, if any."""
+    await get_config(uow, guild_id)
+    return (
+        await uow.session.execute(
+            select(LedgerTransaction.id).where(
+                LedgerTransaction.guild_id == guild_id,
+                LedgerTransaction.reverses_id == transaction_id,
+            )
+        )
+    ).scalar_one_or_none()

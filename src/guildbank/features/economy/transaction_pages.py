@@ -1,0 +1,263 @@
+"""The transaction log: filters, paging, streamed CSV export, detail with a confirmed
+reversal, and the ledger integrity check."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from guildbank.core.errors import GuildbankError
+from guildbank.core.ids import is_snowflake
+from guildbank.features.economy import admin as economy_admin
+from guildbank.features.economy import queries as reports
+from guildbank.features.economy import statistics as stats
+from guildbank.features.guilds.queries import get_config
+from guildbank.ledger import integrity
+from guildbank.ledger.errors import TransactionNotFound
+from guildbank.platform.uow import Services, unit_of_work
+from guildbank.web.guard import Ctx, page
+
+__all__ = ["CSV_COLUMNS", "routes"]
+
+PAGE_SIZE = 50
+EXPORT_BATCH = 500
+TYPES = (
+    "starting_balance",
+    "daily",
+    "transfer",
+    "admin_adjust",
+    "reversal",
+    "squad_join",
+    "shop_purchase",
+    "task_reward",
+    "role_reward",
+    "import",
+    "cleanup",
+)
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "type",
+    "amount",
+    "from_user_ids",
+    "to_user_ids",
+    "reason",
+    "actor_id",
+    "reverses_id",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The query string's filters, what was typed (to show it again) and what was refused."""
+
+    where: stats.TransactionFilter
+    typed: dict[str, str]
+    problems: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.typed.values())
+
+    def query(self, **extra: object) -> str:
+        return urlencode({**{k: v for k, v in self.typed.items() if v}, **extra})
+
+
+def _day(raw: str, problems: list[str], label: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        problems.append(f"{label} must be a date (YYYY-MM-DD).")
+        return None
+
+
+def _filters(ctx: Ctx) -> Filters:
+    typed = {name: ctx.query(name)[:40] for name in ("user", "type", "start", "end")}
+    problems: list[str] = []
+    user = typed["user"] or None
+    if user is not None and not is_snowflake(user):
+        problems.append("User must be a Discord user id.")
+        user = None
+    kind = typed["type"] or None
+    start, end = _day(typed["start"], problems, "From"), _day(typed["end"], problems, "To")
+    where = stats.TransactionFilter(
+        user_id=user,
+        type=kind,
+        start=datetime.combine(start, time.min, UTC) if start else None,
+        end=datetime.combine(end + timedelta(days=1), time.min, UTC) if end else None,
+    )
+    return Filters(where, typed, problems)
+
+
+async def transactions(ctx: Ctx) -> Response:
+    filters = _filters(ctx)
+    raw_page = ctx.query("page")
+    number = max(1, int(raw_page)) if raw_page.isdigit() and len(raw_page) < 7 else 1
+    where = filters.where
+    async with unit_of_work(ctx.state.services, read_only=True) as uow:
+        config = await get_config(uow, ctx.guild_id)
+        rows = await reports.list_transactions(
+            uow,
+            guild_id=ctx.guild_id,
+            user_id=where.user_id,
+            type=where.type,
+            start=where.start,
+            end=where.end,
+            limit=PAGE_SIZE,
+            offset=(number - 1) * PAGE_SIZE,
+        )
+        total = await stats.count_transactions(uow, guild_id=ctx.guild_id, where=where)
+        await uow.commit()
+    await ctx.lookup_people([e.user_id for t in rows for e in t.entries])
+    return await ctx.render(
+        "transactions.html",
+        nav="transactions",
+        live=True,
+        live_rows=number == 1 and filters.empty,
+        config=config,
+        rows=rows,
+        total=total,
+        page=number,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        filters=filters,
+        types=TYPES,
+    )
+
+
+def _cell(value: object) -> str:
+    """Text a spreadsheet will not run as a formula (reasons are typed by members)."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_lines(rows: Iterable[Iterable[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+async def _export(
+    services: Services, guild_id: str, where: stats.TransactionFilter
+) -> AsyncIterator[str]:
+    """The CSV in batches (keyset paging), from one read-only unit of work."""
+    yield _csv_lines([CSV_COLUMNS])
+    async with unit_of_work(services, read_only=True) as uow:
+        before: int | None = None
+        while batch := await stats.export_batch(
+            uow, guild_id=guild_id, where=where, before_id=before, limit=EXPORT_BATCH
+        ):
+            yield _csv_lines(
+                (
+                    r.id,
+                    r.created_at.isoformat(),
+                    r.type,
+                    r.amount,
+                    " ".join(r.debited),
+                    " ".join(r.credited),
+                    _cell(r.reason),
+                    r.actor_id or "",
+                    r.reverses_id or "",
+                )
+                for r in batch
+            )
+            before = batch[-1].id
+        await uow.commit()
+
+
+async def export_csv(ctx: Ctx) -> Response:
+    filters = _filters(ctx)
+    filename = f"guildbank-{ctx.guild_id}-transactions.csv"
+    return StreamingResponse(
+        _export(ctx.state.services, ctx.guild_id, filters.where),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _transaction_id(ctx: Ctx) -> int:
+    transaction_id = int(ctx.request.path_params["transaction_id"])
+    if not 0 < transaction_id < 2**63:
+        raise TransactionNotFound(transaction_id)
+    return transaction_id
+
+
+async def _detail(ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
+    transaction_id = _transaction_id(ctx)
+    async with unit_of_work(ctx.state.services, read_only=True) as uow:
+        config = await get_config(uow, ctx.guild_id)
+        view = await reports.get_transaction(
+            uow, guild_id=ctx.guild_id, transaction_id=transaction_id
+        )
+        reversed_by = await stats.reversal_of(
+            uow, guild_id=ctx.guild_id, transaction_id=transaction_id
+        )
+        await uow.commit()
+    await ctx.lookup_people([e.user_id for e in view.entries])
+    return await ctx.render(
+        "transaction.html",
+        nav="transactions",
+        config=config,
+        tx=view,
+        reversed_by=reversed_by,
+        error=error,
+        status=status,
+    )
+
+
+async def transaction(ctx: Ctx) -> Response:
+    return await _detail(ctx)
+
+
+async def reverse(ctx: Ctx) -> Response:
+    """Reverse only with the confirmation box ticked and a reason; history is never edited."""
+    transaction_id = _transaction_id(ctx)
+    if ctx.field("confirm") != "yes":
+        return await _detail(ctx, error="Tick the box to confirm the reversal.", status=400)
+    try:
+        async with unit_of_work(ctx.state.services) as uow:
+            result = await economy_admin.reverse_transaction(
+                uow,
+                guild_id=ctx.guild_id,
+                transaction_id=transaction_id,
+                reason=ctx.field("reason"),
+                actor_id=ctx.session.actor_id,
+            )
+            await uow.commit()
+    except GuildbankError as error:
+        if error.kind == "not_found":
+            raise
+        return await _detail(ctx, error=error.message, status=400)
+    return await ctx.redirect(
+        f"{ctx.base}/transactions/{result.id}",
+        flash=("ok", f"Transaction #{transaction_id} was reversed by #{result.id}."),
+    )
+
+
+async def integrity_check(ctx: Ctx) -> Response:
+    async with unit_of_work(ctx.state.services, read_only=True) as uow:
+        report = await integrity.check_integrity(uow, guild_id=ctx.guild_id)
+        await uow.commit()
+    return await ctx.render("integrity.html", nav="transactions", report=report)
+
+
+G = "/guilds/{guild_id}"
+routes = [
+    Route(f"{G}/transactions", page(transactions), methods=["GET"], name="transactions"),
+    Route(f"{G}/transactions.csv", page(export_csv), methods=["GET"], name="transactions_csv"),
+    Route(f"{G}/transactions/{{transaction_id:int}}", page(transaction), methods=["GET"]),
+    Route(f"{G}/transactions/{{transaction_id:int}}/reverse", page(reverse), methods=["POST"]),
+    Route(f"{G}/integrity", page(integrity_check), methods=["GET"], name="integrity"),
+]

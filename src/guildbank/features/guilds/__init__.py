@@ -1,0 +1,1 @@
+"""Guilds: registration, per-guild settings, admin roles."""

@@ -1,0 +1,64 @@
+"""Reading a guild's settings (cached per process) and its admin roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from guildbank.core.ids import is_snowflake
+from guildbank.features.guilds.errors import GuildNotFound
+from guildbank.features.guilds.rules import EconomyConfig
+from guildbank.platform.models.guilds import GuildSettings
+from guildbank.platform.uow import UnitOfWork
+
+__all__ = ["admin_roles", "get_config", "require_guild"]
+
+
+def _config_from_row(row: GuildSettings) -> EconomyConfig:
+    return EconomyConfig(
+        starting_balance=row.starting_balance,
+        daily_amount=row.daily_amount,
+        streak_bonuses={int(k): int(v) for k, v in row.streak_bonuses.items()},
+        max_transfer=row.max_transfer,
+        transfer_cooldown_hours=row.transfer_cooldown_hours,
+        confirm_threshold=row.confirm_threshold,
+        rate_limit_per_minute=row.rate_limit_per_minute,
+        role_rewards=dict(row.role_rewards),
+        currency_name=row.currency_name,
+        currency_emoji=row.currency_emoji,
+        timezone=row.timezone,
+        admin_role_ids=tuple(str(r) for r in row.admin_role_ids or ()),
+    )
+
+
+async def get_config(uow: UnitOfWork, guild_id: str) -> EconomyConfig:
+    """The guild's settings; raises GuildNotFound for an unknown or malformed id."""
+    cached = uow.services.configs.get(guild_id)
+    if cached is not None:
+        return cached
+    if not is_snowflake(guild_id):
+        raise GuildNotFound(guild_id)
+    row = await uow.session.get(GuildSettings, guild_id)
+    if row is None:
+        raise GuildNotFound(guild_id)
+    config = _config_from_row(row)
+    uow.after_commit(lambda: uow.services.configs.put(guild_id, config))
+    return config
+
+
+async def admin_roles(uow: UnitOfWork, guild_ids: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The admin roles of those registered guilds that have any (one query, no cache)."""
+    wanted = [g for g in dict.fromkeys(guild_ids) if is_snowflake(g)]
+    if not wanted:
+        return {}
+    rows = await uow.session.execute(
+        select(GuildSettings.guild_id, GuildSettings.admin_role_ids).where(
+            GuildSettings.guild_id.in_(wanted)
+        )
+    )
+    return {guild: frozenset(map(str, roles)) for guild, roles in rows.all() if roles}
+
+
+async def require_guild(uow: UnitOfWork, guild_id: str) -> EconomyConfig:
+    return await get_config(uow, guild_id)

@@ -1,0 +1,1 @@
+"""Squads: teams tied to Discord roles, joined for a fee."""

@@ -1,0 +1,152 @@
+"""The squads API's wire models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from guildbank.core.schemas import Out, Snowflake
+from guildbank.features.squads.rules import (
+    DEFAULT_SWITCH_COST,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_EMOJI_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_SQUAD_MEMBERS,
+)
+from guildbank.ledger.limits import MAX_AMOUNT
+
+__all__ = []
+
+
+SquadName = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, strip_whitespace=True)
+]
+SquadDescription = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH)]
+SquadEmoji = Annotated[str, StringConstraints(max_length=MAX_EMOJI_LENGTH)]
+SwitchCost = Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)]
+MaxMembers = Annotated[int, Field(ge=1, le=MAX_SQUAD_MEMBERS, strict=True)]
+
+
+class SquadOut(Out):
+    id: int
+    guild_id: str
+    role_id: str
+    name: str
+    description: str
+    emoji: str | None
+    switch_cost: int
+    max_members: int | None
+    is_active: bool
+    member_count: int
+    created_at: datetime
+    updated_at: datetime
+    # Only when listed for a member (``?user_id=``): their squad, and what joining costs them.
+    is_member: bool | None = None
+    join_cost: int | None = None
+
+
+class SquadCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role_id: Snowflake
+    name: SquadName
+    description: SquadDescription = ""
+    emoji: SquadEmoji | None = None
+    switch_cost: SwitchCost = DEFAULT_SWITCH_COST
+    max_members: MaxMembers | None = None
+    is_active: bool = True
+    actor_id: Snowflake | None = None
+
+
+class SquadUpdate(BaseModel):
+    """Only the fields sent change; ``emoji`` and ``max_members`` may be set to null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role_id: Snowflake | None = None
+    name: SquadName | None = None
+    description: SquadDescription | None = None
+    emoji: SquadEmoji | None = None
+    switch_cost: SwitchCost | None = None
+    max_members: MaxMembers | None = None
+    is_active: bool | None = None
+    actor_id: Snowflake | None = None
+
+    @model_validator(mode="after")
+    def _no_null_required(self) -> SquadUpdate:
+        nulls = [
+            name
+            for name in self.model_fields_set - {"emoji", "max_members", "actor_id"}
+            if getattr(self, name) is None
+        ]
+        if nulls:
+            msg = f"{', '.join(sorted(nulls))} cannot be null"
+            raise ValueError(msg)
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True, exclude={"actor_id"})
+
+
+class SquadUserIn(BaseModel):
+    user_id: Snowflake
+
+
+class SquadJoinOut(Out):
+    guild_id: str
+    user_id: str
+    squad: SquadOut
+    previous_squad_id: int | None
+    cost: int
+    balance: int
+    transaction_id: int | None
+    role_added: str
+    role_removed: str | None
+
+
+class SquadLeaveOut(Out):
+    guild_id: str
+    user_id: str
+    squad_id: int
+    squad_name: str
+    role_removed: str
+
+
+class SquadMembershipOut(Out):
+    guild_id: str
+    user_id: str
+    joined_at: datetime
+    squad: SquadOut
+
+
+class SquadMemberOut(Out):
+    user_id: str
+    joined_at: datetime
+    balance: int
+
+
+class SquadRankingOut(Out):
+    rank: int
+    squad_id: int
+    name: str
+    emoji: str | None
+    role_id: str
+    members: int
+    total_bytes: int
+
+
+class SquadDeleteOut(Out):
+    guild_id: str
+    squad_id: int
+    role_id: str
+    moved_to: int | None
+    moved_to_role_id: str | None
+    members: list[str]

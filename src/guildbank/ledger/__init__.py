@@ -1,0 +1,4 @@
+"""The money kernel: legs, posting, accounts, limits, integrity.
+
+Every movement of money goes through it.
+"""

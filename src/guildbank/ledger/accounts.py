@@ -1,0 +1,99 @@
+"""Member and system accounts: found, locked in a fixed order, opened with their starting
+balance."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from guildbank.core.errors import InvalidInput
+from guildbank.core.ids import is_snowflake
+from guildbank.features.guilds.rules import EconomyConfig
+from guildbank.ledger import posting as ledger
+from guildbank.ledger.legs import transfer_legs
+from guildbank.platform.models.ledger import Account
+from guildbank.platform.uow import UnitOfWork
+from guildbank.platform.upsert import insert_ignore
+
+__all__ = ["account_id", "ensure_account", "lock_mint", "system_account_id"]
+
+
+async def account_id(uow: UnitOfWork, guild_id: str, user_id: str) -> int | None:
+    """The id of an existing account (member or system), from cache or database."""
+    key = (guild_id, user_id)
+    cached = uow.services.account_ids.get(key)
+    if cached is not None:
+        return cached
+    found = (
+        await uow.session.execute(
+            select(Account.id).where(Account.guild_id == guild_id, Account.user_id == user_id)
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        uow.after_commit(lambda: uow.services.account_ids.__setitem__(key, found))
+    return found
+
+
+async def system_account_id(uow: UnitOfWork, guild_id: str, name: str) -> int:
+    found = await account_id(uow, guild_id, name)
+    if found is None:
+        msg = f"guild {guild_id} has no {name} account; was it registered?"
+        raise LookupError(msg)
+    return found
+
+
+async def lock_mint(uow: UnitOfWork, guild_id: str) -> int:
+    """Row-lock the guild's mint and return its id.
+
+    Lock order: a unit of work that creates or locks a member row and then posts against the
+    mint (opening an account, a daily claim, an admin adjustment) takes the mint first. Its
+    id is below every member's, so this is also the order ``guildbank_post`` locks in; taking
+    a member row first would deadlock against a unit already holding the mint (PostgreSQL).
+    SQLite ignores FOR UPDATE; its ``BEGIN IMMEDIATE`` already serialises writers.
+    """
+    mint = await system_account_id(uow, guild_id, "mint")
+    await uow.session.execute(select(Account.id).where(Account.id == mint).with_for_update())
+    return mint
+
+
+async def ensure_account(
+    uow: UnitOfWork, guild_id: str, user_id: str, config: EconomyConfig
+) -> int:
+    """The member's account id, opening the account (starting balance from the mint) if new.
+
+    Two concurrent first appearances of one member open one account: the loser of the
+    insert race waits for the winner's commit and then reads its row.
+    """
+    if not is_snowflake(user_id):
+        raise InvalidInput(f"{user_id!r} is not a Discord user id", code="invalid_id")
+    existing = await account_id(uow, guild_id, user_id)
+    if existing is not None:
+        return existing
+    mint = await lock_mint(uow, guild_id)
+    created = await insert_ignore(
+        uow.session,
+        Account,
+        {
+            "guild_id": guild_id,
+            "user_id": user_id,
+            "is_system": False,
+            "created_at": uow.now,
+            "updated_at": uow.now,
+        },
+        ["guild_id", "user_id"],
+    )
+    new_id = await account_id(uow, guild_id, user_id)
+    assert new_id is not None
+    if created and config.starting_balance > 0:
+        await ledger.post(
+            uow.session,
+            guild_id=guild_id,
+            type="starting_balance",
+            legs=transfer_legs(
+                source=mint, target=new_id, amount=config.starting_balance, counts=False
+            ),
+            now=uow.now,
+            reason="Starting balance",
+        )
+    if created:
+        uow.emit("account.opened", guild_id, user_id=user_id, balance=config.starting_balance)
+    return new_id

@@ -1,0 +1,56 @@
+"""Alembic environment: async engines for both backends, batch mode on SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from guildbank.platform.engine import create_engine
+from guildbank.platform.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async(url: str) -> None:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+def run_migrations_online() -> None:
+    url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+    assert url, "no database url given to alembic"
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(_run_async(url))
+        return
+    # Called from async code (an app or a test): migrate on a private loop in a thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _run_async(url)).result()
+
+
+run_migrations_online()

@@ -1,0 +1,139 @@
+"""The unit of work: one database transaction per request, command or job.
+
+The adapter opens it and commits once at the end (or lets it roll back); services never
+commit. Events collected during the unit are published only after the commit succeeds,
+and caches are only filled from committed state (``after_commit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from guildbank.features.guilds.rules import EconomyConfig
+from guildbank.platform.bus import Event, EventBus
+from guildbank.platform.cache import TtlCache
+from guildbank.platform.clock import utcnow
+from guildbank.platform.engine import READ_ONLY, DriverPool
+
+__all__ = ["Services", "UnitOfWork", "unit_of_work"]
+
+
+@dataclass
+class Services:
+    """What every unit of work needs: the database, the bus, the clock and shared caches."""
+
+    engine: AsyncEngine
+    bus: EventBus
+    clock: Callable[[], datetime] = utcnow
+    config_cache_seconds: float = 30.0
+    sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
+    # Read-only units begin a plain deferred transaction on SQLite (db/engine.py).
+    read_sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
+    configs: TtlCache[str, EconomyConfig] = field(init=False)
+    # Account ids never change once committed, so this cache needs no expiry.
+    account_ids: dict[tuple[str, str], int] = field(init=False, default_factory=dict)
+
+    driver_pool: DriverPool | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(**READ_ONLY), expire_on_commit=False
+        )
+        self.configs = TtlCache(self.config_cache_seconds)
+        self.driver_pool = (
+            DriverPool(
+                self.engine.url.render_as_string(hide_password=False),
+                max_size=self.engine.pool.size(),  # type: ignore[attr-defined]
+            )
+            if self.engine.dialect.name == "postgresql"
+            else None
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def standalone_pool(self) -> asyncpg.Pool | None:
+        """Where a one-statement write may run on its own (PostgreSQL), else None."""
+        return None if self.driver_pool is None else await self.driver_pool.get()
+
+    async def close(self) -> None:
+        """Stop everything this object started: the bus, the driver pool, the engine."""
+        await self.bus.close()
+        if self.driver_pool is not None:
+            await self.driver_pool.close()
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """One database transaction's worth of work, plus the events it will announce.
+
+    The ORM session is opened on first use: a unit whose only write is a standalone posting
+    (``db/ledger.py``) never needs one, which keeps the busiest path free of ORM overhead.
+    """
+
+    def __init__(self, services: Services, *, read_only: bool = False) -> None:
+        self.services = services
+        self.read_only = read_only
+        self.events: list[Event] = []
+        self._session: AsyncSession | None = None
+        self._after_commit: list[Callable[[], None]] = []
+        self.now = services.clock()
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            makers = self.services
+            self._session = (makers.read_sessionmaker if self.read_only else makers.sessionmaker)()
+        return self._session
+
+    @property
+    def began(self) -> bool:
+        """Whether this unit has touched the database through its session yet."""
+        return self._session is not None and self._session.in_transaction()
+
+    def emit(self, name: str, guild_id: str, **data: Any) -> None:
+        self.events.append(Event(name=name, guild_id=guild_id, data=data, at=self.now))
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after_commit.append(callback)
+
+    async def rollback(self) -> None:
+        """Abandon everything done so far (after a refused posting), keeping the session usable."""
+        if self._session is not None:
+            await self._session.rollback()
+        self.events.clear()
+        self._after_commit.clear()
+
+    async def commit(self) -> None:
+        if self.began:
+            await self.session.commit()
+        for callback in self._after_commit:
+            callback()
+        self._after_commit.clear()
+        events, self.events = self.events, []
+        if events:
+            await self.services.bus.publish(events)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+@asynccontextmanager
+async def unit_of_work(services: Services, *, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
+    """Open a unit of work; whatever is not committed when the block ends is rolled back."""
+    uow = UnitOfWork(services, read_only=read_only)
+    try:
+        yield uow
+    finally:
+        await uow.close()

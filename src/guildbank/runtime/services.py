@@ -1,0 +1,27 @@
+"""Build the services a web process needs from its settings (the composition root's core)."""
+
+from __future__ import annotations
+
+from guildbank.platform.bus import EventBus, InProcessBus
+from guildbank.platform.engine import create_engine
+from guildbank.platform.uow import Services
+from guildbank.settings import Settings
+
+__all__ = ["build_services"]
+
+
+def build_bus(settings: Settings) -> EventBus:
+    if settings.redis_url:
+        from guildbank.platform.redis_bus import RedisBus  # noqa: PLC0415 - only when configured
+
+        return RedisBus(settings.redis_url)
+    return InProcessBus()
+
+
+def build_services(settings: Settings) -> Services:
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    return Services(
+        engine=engine,
+        bus=build_bus(settings),
+        config_cache_seconds=settings.guild_config_cache_seconds,
+    )

@@ -1,1 +1,0 @@
-"""Use cases: one function per verb, each running inside the caller's unit of work."""

@@ -1,0 +1,61 @@
+"""The dashboard's Jinja environment: the kit's own templates plus each feature's folder.
+
+Features register their template folder and navigation tabs through the registry
+(``runtime.registry``); the kit never names a feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+__all__ = ["STATIC", "TEMPLATES", "NavLink", "add_feature_pages", "templates"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    """A tab of a server's pages: ``path`` is relative to the server's base URL."""
+
+    key: str
+    label: str
+    path: str
+    order: int
+
+
+def _number(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}".replace(",", "\u202f")
+
+
+def _moment(value: datetime | None) -> str:
+    if value is None:
+        return "–"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+_loader = FileSystemLoader([TEMPLATES])
+templates = Environment(
+    loader=_loader,
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.filters["num"] = _number
+templates.filters["moment"] = _moment
+templates.globals["nav_links"] = ()
+_nav: dict[str, NavLink] = {}
+
+
+def add_feature_pages(folder: Path | None, links: Iterable[NavLink]) -> None:
+    """Make a feature's templates findable and its tabs part of every server's navigation."""
+    if folder is not None and str(folder) not in _loader.searchpath:
+        _loader.searchpath.append(str(folder))
+    _nav.update({link.key: link for link in links})
+    templates.globals["nav_links"] = tuple(sorted(_nav.values(), key=lambda link: link.order))
