@@ -29,6 +29,9 @@ from guildbank.platform.uow import Services, unit_of_work
 from guildbank.runtime.app import create_app
 from guildbank.settings import Settings
 
+# Fixtures of the bot world and the dashboard, used by tests across feature folders.
+pytest_plugins = ("tests.bot.world", "tests.web.fixtures")
+
 PG_HOST = os.environ.get("GUILDBANK_TEST_PG_HOST", "127.0.0.1")
 PG_ADMIN_DSN = f"postgresql://postgres@{PG_HOST}:5432/postgres"
 PG_DATABASE = f"guildbank_test_{os.getpid()}"

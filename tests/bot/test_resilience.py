@@ -22,7 +22,7 @@ from guildbank.ledger.limits import MAX_AMOUNT
 from guildbank.runtime.bot import BotConfigError, GuildbankBot, check_token, create_bot
 from guildbank.runtime.client import GuildbankClient
 from guildbank.runtime.runner import _start_bot
-from tests.bot.conftest import WAIT, BotWorld, content_of, embed_of, field_values, is_ephemeral
+from tests.bot.world import WAIT, BotWorld, content_of, embed_of, field_values, is_ephemeral
 from tests.conftest import settings_for
 from tests.fakes.discord import FakeDiscord, FakeGuild
 

@@ -23,7 +23,7 @@ from guildbank.platform.uow import Services
 from tests.conftest import GUILD_ID, START, FakeClock, make_api_key
 from tests.factories import claim, configure, fund, send
 from tests.fakes.discord import FakeDiscord
-from tests.web.conftest import cheap_argon2, discord, other_guild, running_app
+from tests.web.fixtures import cheap_argon2, discord, other_guild, running_app
 from tests.web.helpers import discord_overrides, live_server
 
 __all__ = ["cheap_argon2", "discord", "other_guild"]

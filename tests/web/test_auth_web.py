@@ -11,7 +11,7 @@ from guildbank.web.sessions import COOKIE
 from guildbank.web.state import DashboardState
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID
 from tests.factories import db_snapshot, member, send
-from tests.web.conftest import client_for, running_app
+from tests.web.fixtures import client_for, running_app
 from tests.web.helpers import (
     ADMIN_PASSWORD,
     ADMIN_USER,

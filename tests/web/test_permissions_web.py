@@ -19,7 +19,7 @@ from guildbank.web.state import DashboardState
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID
 from tests.factories import balance_view, db_snapshot, member, send
 from tests.fakes.discord import FakeDiscord, FakeMember
-from tests.web.conftest import client_for
+from tests.web.fixtures import client_for
 from tests.web.helpers import csrf_from, login_local, oauth_login, page_csrf
 
 A, B = int(GUILD_ID), int(OTHER_GUILD_ID)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from guildbank.runtime.bot import GuildbankBot
-from tests.bot.conftest import BotWorld, content_of, is_ephemeral
+from tests.bot.world import BotWorld, content_of, is_ephemeral
 
 REFUSED = (
     "You need the Manage Server permission or one of this server's admin roles "

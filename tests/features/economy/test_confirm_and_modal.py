@@ -9,7 +9,7 @@ import pytest
 
 from guildbank.features.economy import sending
 from guildbank.runtime.bot import GuildbankBot
-from tests.bot.conftest import WAIT, BotWorld, content_of, embed_of, is_ephemeral
+from tests.bot.world import WAIT, BotWorld, content_of, embed_of, is_ephemeral
 from tests.factories import guild_money
 from tests.fakes.discord import FakeInteraction, FakeMember, FakeUser
 from tests.fakes.discord_rest import RecordedCall

@@ -8,7 +8,7 @@ import hikari
 
 from guildbank.features.economy.listeners import CLAIMED_REACTION
 from guildbank.runtime.bot import GuildbankBot
-from tests.bot.conftest import WAIT, BotWorld, embed_of, field_values
+from tests.bot.world import WAIT, BotWorld, embed_of, field_values
 from tests.fakes.discord import FakeMember
 
 DAILY = r"/api/guilds/\d+/bytes/daily/\d+"

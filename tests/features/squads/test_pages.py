@@ -20,8 +20,8 @@ from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID
 from tests.factories import db_snapshot, member
 from tests.fakes.discord import FakeDiscord, FakeMember
-from tests.services.test_squads import join, make_squad, role, squad_of
-from tests.web.conftest import client_for
+from tests.features.squads.test_service import join, make_squad, role, squad_of
+from tests.web.fixtures import client_for
 from tests.web.helpers import oauth_login, page_csrf
 
 G = f"/admin/guilds/{GUILD_ID}"

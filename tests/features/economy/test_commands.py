@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from guildbank.runtime.bot import GuildbankBot
-from tests.bot.conftest import (
+from tests.bot.world import (
     BotWorld,
     content_of,
     embed_of,

@@ -18,7 +18,7 @@ from guildbank.web.state import DashboardState
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID
 from tests.factories import configure
 from tests.fakes.discord import FakeDiscord, FakeMember, FakeRole
-from tests.web.conftest import client_for, running_app
+from tests.web.fixtures import client_for, running_app
 from tests.web.helpers import discord_overrides, login_local, oauth_login, page_csrf
 
 A, B = int(GUILD_ID), int(OTHER_GUILD_ID)

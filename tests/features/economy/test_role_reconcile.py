@@ -9,7 +9,7 @@ import pytest
 
 from guildbank.runtime.bot import GuildbankBot
 from guildbank.runtime.runner import _start_bot
-from tests.bot.conftest import WAIT, BotWorld
+from tests.bot.world import WAIT, BotWorld
 from tests.conftest import settings_for
 
 HOLDERS = r"/api/guilds/\d+/bytes/role-rewards/holders"
