@@ -44,5 +44,5 @@ test: bootstrap services browser lint
 bench: bootstrap services
 	@command -v pgbench >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql-contrib >/dev/null)
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) || echo "wrk not installed: bench/transfers.py falls back to its Python load generator"
-	$(UV) run python bench/transfers.py
-	$(UV) run python bench/bot_latency.py
+	$(UV) run python -m bench.transfers
+	$(UV) run python -m bench.bot_latency

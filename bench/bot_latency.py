@@ -1,11 +1,12 @@
 """The bot's interaction latency and message-event throughput, against the fake Discord.
 
-Run with ``make bench`` or ``uv run python bench/bot_latency.py [--help]``. Not a test: it
+Run with ``make bench`` or, from the repository root, ``uv run python -m bench.bot_latency
+[--help]`` (as a module, so the fake Discord imports as ``tests.fakes.discord``). Not a test: it
 prints numbers (and, with ``--profile``, where the time goes) and asserts nothing.
 
 Two processes, as in production where Discord is elsewhere:
 
-* this process runs the real bot (``guildbank.bot.app.create_bot``: hikari GatewayBot +
+* this process runs the real bot (``guildbank.runtime.bot.create_bot``: hikari GatewayBot +
   lightbulb) and the API in-process (``GuildbankClient.in_process``) over a fresh SQLite
   database;
 * a child process runs ``tests.fakes.discord.FakeDiscord`` (REST + gateway) and drives it.
@@ -30,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import importlib
 import io
 import json
 import multiprocessing
@@ -39,7 +39,6 @@ import platform
 import pstats
 import secrets
 import statistics
-import sys
 import tempfile
 import time
 import zlib
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import hikari
+from tests.fakes.discord import FakeDiscord
 
 from guildbank.platform.migrate import upgrade
 from guildbank.runtime import bot as bot_app
@@ -58,15 +58,7 @@ from guildbank.runtime.client import GuildbankClient
 from guildbank.runtime.services import build_services
 from guildbank.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600.0
-
-
-def _fake_discord() -> Any:
-    """``tests.fakes.discord`` (test code, importable from the repository root)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    return importlib.import_module("tests.fakes.discord")
 
 
 # --------------------------------------------------------------------------- the Discord side
@@ -81,8 +73,7 @@ def discord_process(pipe: Connection, members: int) -> None:
 
 
 async def _discord_main(pipe: Connection, members: int) -> None:
-    fake = _fake_discord()
-    async with fake.FakeDiscord() as discord:
+    async with FakeDiscord() as discord:
         discord.echo_bot_messages = False
         guild = discord.add_guild(name="Bench")
         ids = [discord.add_member(guild.id, username=f"member{i}").id for i in range(members)]
@@ -105,7 +96,9 @@ async def _discord_main(pipe: Connection, members: int) -> None:
                 return
 
 
-async def _latencies(discord: Any, guild_id: int, ids: list[int], count: int) -> list[float]:
+async def _latencies(
+    discord: FakeDiscord, guild_id: int, ids: list[int], count: int
+) -> list[float]:
     samples = []
     for n in range(count):
         since = discord.mark()
@@ -118,7 +111,9 @@ async def _latencies(discord: Any, guild_id: int, ids: list[int], count: int) ->
     return samples
 
 
-async def _blast(discord: Any, channel: int, ids: list[int], count: int) -> dict[str, float]:
+async def _blast(
+    discord: FakeDiscord, channel: int, ids: list[int], count: int
+) -> dict[str, float]:
     """Send ``count`` MESSAGE_CREATE frames on shard 0 as fast as the websocket takes them.
 
     The frames are built and compressed (in order, on the connection's zlib stream) before
@@ -126,6 +121,9 @@ async def _blast(discord: Any, channel: int, ids: list[int], count: int) -> dict
     """
     session = discord.gateway.session_for_shard(0)
     connection = session.connection
+    if connection is None:
+        msg = "shard 0 is not connected to the fake Discord"
+        raise RuntimeError(msg)
     authors = [discord.users[i] for i in ids]
     async with connection._lock:
         frames = []

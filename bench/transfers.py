@@ -1,8 +1,9 @@
 """Transfers per second through the HTTP API and the service layer, against pgbench's TPC-B.
 
-Run with ``make bench`` (or ``uv run python bench/transfers.py --help``); results and their
-reading are in ``bench/README.md``. Everything happens on the local PostgreSQL at
-127.0.0.1:5432 (user ``postgres``, trust auth), in databases this script creates and drops:
+Run with ``make bench`` (or, from the repository root, ``uv run python -m bench.transfers
+--help``); results and their reading are in ``bench/README.md``. Everything happens on the
+local PostgreSQL at 127.0.0.1:5432 (user ``postgres``, trust auth), in databases this script
+creates and drops:
 
 1. ``pgbench -i`` and a built-in TPC-B run with the same number of clients and duration:
    the reference, measured on the same server in the same run (once first and once last;
@@ -64,6 +65,7 @@ from guildbank.features.guilds.service import register_guild, update_config
 from guildbank.ledger import integrity
 from guildbank.ledger import posting as ledger
 from guildbank.ledger.legs import Leg, transfer_legs
+from guildbank.ledger.types import TransactionType
 from guildbank.platform import apikeys
 from guildbank.platform.migrate import upgrade
 from guildbank.platform.uow import Services, unit_of_work
@@ -79,7 +81,7 @@ FIRST_USER_ID = 100_000_000_000  # member i has user id FIRST_USER_ID + i (a val
 MEMBER_FLOAT = 10**9  # bytes per member: no transfer of at most MAX_AMOUNT is ever refused
 MAX_AMOUNT = 100
 TRANSFER_PATH = f"/api/guilds/{GUILD_ID}/bytes/transactions"
-BENCH_DIR = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent  # where ``bench.transfers`` imports from
 SERVER_START_TIMEOUT = 30.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -584,15 +586,15 @@ def running_server(
         "GUILDBANK_LOG_LEVEL": "WARNING",
         "GUILDBANK_ENV": "development",
     }
-    command = [sys.executable, "-m", "uvicorn", "transfers:server_app", "--factory"]
-    command += ["--app-dir", str(BENCH_DIR), "--loop", "uvloop", "--http", "httptools"]
+    command = [sys.executable, "-m", "uvicorn", "bench.transfers:server_app", "--factory"]
+    command += ["--app-dir", str(ROOT), "--loop", "uvloop", "--http", "httptools"]
     command += ["--no-access-log", "--log-level", "warning"]
     servers: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="gb-server-") as cwd:  # no stray .env is read
         try:
             if reuse_port:
-                launch = f"import transfers; transfers.serve_reuse_port({port})"
-                reuse_env = {**env, "PYTHONPATH": str(BENCH_DIR)}
+                launch = f"from bench.transfers import serve_reuse_port; serve_reuse_port({port})"
+                reuse_env = {**env, "PYTHONPATH": str(ROOT)}
                 servers += [
                     subprocess.Popen([sys.executable, "-c", launch], env=reuse_env, cwd=cwd)
                     for _ in range(workers)
@@ -901,10 +903,10 @@ async def layer_breakdown(
         async def session(rng: random.Random) -> None:
             _, ordered = legs(rng)
             async with services.sessionmaker() as orm:
-                await ledger.post(
+                await ledger.post_in_session(
                     orm,
                     guild_id=GUILD_ID,
-                    type="transfer",
+                    type=TransactionType.TRANSFER,
                     legs=ordered,
                     now=datetime.now(UTC),
                     actor_id="bench",

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from guildbank.features.economy import admin as economy_admin
 from guildbank.features.economy import queries as reports
 from guildbank.features.economy import service as economy
+from guildbank.features.economy.schemas import DailyOut, TransferOut
 from guildbank.features.guilds.queries import get_config
 from guildbank.features.guilds.rules import EconomyConfig
 from guildbank.features.guilds.service import update_config
@@ -29,7 +30,10 @@ def member(n: int) -> str:
 
 async def open_account(services: Services, guild_id: str, user_id: str) -> int:
     async with unit_of_work(services) as uow:
-        account = await ensure_account(uow, guild_id, user_id, await get_config(uow, guild_id))
+        config = await get_config(uow, guild_id)
+        account = await ensure_account(
+            uow, guild_id, user_id, starting_balance=config.starting_balance
+        )
         await uow.commit()
     return account
 
@@ -138,7 +142,7 @@ async def configure(services: Services, guild_id: str, **changes: Any) -> Econom
     return config
 
 
-async def claim(services: Services, guild_id: str, user_id: str) -> economy.DailyResult:
+async def claim(services: Services, guild_id: str, user_id: str) -> DailyOut:
     async with unit_of_work(services) as uow:
         result = await economy.claim_daily(uow, guild_id=guild_id, user_id=user_id)
         await uow.commit()
@@ -152,7 +156,7 @@ async def send(
     receiver_id: str,
     amount: int,
     reason: str | None = None,
-) -> economy.TransferResult:
+) -> TransferOut:
     async with unit_of_work(services) as uow:
         result = await economy.transfer(
             uow,

@@ -7,17 +7,13 @@ Discord; the checks go through the real HTTP API on that port, as an operator's 
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import structlog
 from fastapi import FastAPI
-from typer.testing import CliRunner
 
-from guildbank.cli import app as cli
 from guildbank.platform.migrate import upgrade
 from guildbank.runtime import runner
 from guildbank.runtime.app import create_app
@@ -25,16 +21,10 @@ from guildbank.runtime.services import build_services
 from guildbank.settings import Settings
 from tests.conftest import make_api_key, settings_for
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.ports import free_port
 
 WAIT = 15.0  # generous: other test runs share this machine
 BOT_RUNNING = "Discord bot: <code>running</code>"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture
@@ -85,7 +75,7 @@ async def test_run_serves_the_api_and_the_bot_in_one_loop_and_stops_cleanly(
     async with FakeDiscord() as discord:
         guild = discord.add_guild(name="Embedded Club")
         alice = discord.add_member(guild.id, username="alice")
-        port = _free_port()
+        port = free_port()
         settings = settings_for(
             database_url,
             port=port,
@@ -139,7 +129,7 @@ async def test_run_serves_the_api_and_the_bot_in_one_loop_and_stops_cleanly(
 async def test_run_without_a_token_serves_and_says_the_bot_is_not_configured(
     database_url: str,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     serving = asyncio.create_task(
         runner.serve(settings_for(database_url, port=port), with_bot=False)
     )
@@ -152,22 +142,3 @@ async def test_run_without_a_token_serves_and_says_the_bot_is_not_configured(
         with pytest.raises(asyncio.CancelledError):
             await serving
     assert serving.cancelled()
-
-
-def test_run_command_exits_2_with_a_clear_message_on_a_malformed_token(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)  # no .env here
-    env = {
-        "GUILDBANK_DISCORD_TOKEN": "not-a-token",
-        "GUILDBANK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'never.db'}",
-    }
-    saved = structlog.get_config()  # the command configures logging for the process
-    try:
-        result = CliRunner().invoke(cli, ["run"], env=env)
-    finally:
-        structlog.configure(**saved)
-    assert result.exit_code == 2, result.output
-    assert "Bot configuration error" in result.output
-    assert "GUILDBANK_DISCORD_TOKEN is malformed" in " ".join(result.output.split())
-    assert not (tmp_path / "never.db").exists()  # refused before touching anything

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from guildbank.core.errors import GuildbankError
+from guildbank.features.guilds.queries import get_config
 from guildbank.ledger import integrity
 from guildbank.platform import apikeys
 from guildbank.platform.logs import configure_logging
@@ -200,6 +201,7 @@ def check_integrity(guild: Annotated[str, typer.Argument(help="Guild id")]) -> N
 
     async def work(services: Services) -> bool:
         async with unit_of_work(services, read_only=True) as uow:
+            await get_config(uow, guild)  # GuildNotFound for an unknown guild
             report = await integrity.check_integrity(uow, guild_id=guild)
         console.print(
             f"{report.accounts} accounts, {report.transactions} transactions, "

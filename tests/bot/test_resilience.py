@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import MutableMapping
 from pathlib import Path
@@ -25,6 +24,7 @@ from guildbank.runtime.runner import _start_bot
 from tests.bot.world import WAIT, BotWorld, content_of, embed_of, field_values, is_ephemeral
 from tests.conftest import settings_for
 from tests.fakes.discord import FakeDiscord, FakeGuild
+from tests.fakes.ports import free_port
 
 TRANSFERS = r"/api/guilds/\d+/bytes/transactions"
 DAILY = r"/api/guilds/\d+/bytes/daily/\d+"
@@ -327,18 +327,11 @@ async def test_sharded_processes_each_serve_their_guilds_and_only_shard_zero_syn
 # -- the API unreachable ------------------------------------------------------------------------
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @pytest.mark.parametrize("backend", ["sqlite"])  # the database is out of reach anyway
 async def test_api_unreachable_gets_a_friendly_answer_and_a_logged_error(
     world: BotWorld, logs: list[MutableMapping[str, Any]]
 ) -> None:
-    down = GuildbankClient.over_http(f"http://127.0.0.1:{_closed_port()}", world.key)
+    down = GuildbankClient.over_http(f"http://127.0.0.1:{free_port()}", world.key)
     gb = await world.start_bot(api=down)
     handled = world.messages_handled(gb)
     answers = []
@@ -388,9 +381,16 @@ def test_check_token_refuses_missing_and_malformed_tokens(token: str, problem: s
     check_token("MTIzNDU2Nzg5.abc.def")  # base64("123456789"): shaped like a bot token
 
 
-@pytest.mark.parametrize("token", ["", "garbage"])
-def test_bot_command_exits_2_with_a_clear_message_on_a_bad_token(
-    token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("command", "token", "problem"),
+    [
+        ("bot", "", "GUILDBANK_DISCORD_TOKEN is not set"),
+        ("bot", "garbage", "GUILDBANK_DISCORD_TOKEN is malformed"),
+        ("run", "not-a-token", "GUILDBANK_DISCORD_TOKEN is malformed"),
+    ],
+)
+def test_bot_and_run_exit_2_with_a_clear_message_on_a_bad_token(
+    command: str, token: str, problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no .env here
     env = {
@@ -399,12 +399,12 @@ def test_bot_command_exits_2_with_a_clear_message_on_a_bad_token(
     }
     saved = structlog.get_config()  # the command configures logging for the process
     try:
-        result = CliRunner().invoke(cli, ["bot"], env=env)
+        result = CliRunner().invoke(cli, [command], env=env)
     finally:
         structlog.configure(**saved)
     assert result.exit_code == 2, result.output
     assert "Bot configuration error" in result.output
-    assert "GUILDBANK_DISCORD_TOKEN" in result.output
+    assert problem in " ".join(result.output.split())  # the console wraps long lines
     assert not (tmp_path / "never.db").exists()  # refused before touching anything
 
 
@@ -413,7 +413,7 @@ async def test_a_token_discord_rejects_fails_fast() -> None:
         discord.add_guild()
         head = discord.token.split(".", 1)[0]
         wrong = f"{head}.AAAAAA.{'x' * 27}"  # right application, wrong secret: Discord says 401
-        api = GuildbankClient.over_http(f"http://127.0.0.1:{_closed_port()}", "unused")
+        api = GuildbankClient.over_http(f"http://127.0.0.1:{free_port()}", "unused")
         gb = await create_bot(wrong, api, rest_url=discord.rest_url)
         with pytest.raises(BotConfigError, match="401 Unauthorized"):
             async with asyncio.timeout(WAIT):

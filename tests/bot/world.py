@@ -29,6 +29,7 @@ from guildbank.runtime.bot import GuildbankBot, create_bot
 from guildbank.runtime.client import GuildbankClient
 from tests.conftest import FakeClock, settings_for
 from tests.fakes.discord import FakeDiscord, FakeGuild, FakeInteraction, FakeMember, FakeUser
+from tests.fakes.discord_bot import guilds_on_shards, start_until_available
 from tests.fakes.discord_rest import RecordedCall
 
 WAIT = 15.0  # generous: other test runs share this 2-core machine
@@ -167,28 +168,12 @@ class BotWorld:
         gb.state.clock = self.clock
         self.bots.append(gb)
         self.handled[id(gb)] = HandledMessages(gb)
-        count = shard_count or 1
-        ids = shard_ids if shard_ids is not None else list(range(count))
-        bot_id = self.discord.bot_user.id
-        expected = {
-            g.id
-            for g in self.discord.guilds.values()
-            if bot_id in g.members and (g.id >> 22) % count in ids
-        }
-        available: set[int] = set()
-        ready = asyncio.Event()
 
-        async def on_available(event: hikari.GuildAvailableEvent) -> None:
-            available.add(event.guild_id)
-            if expected <= available:
-                ready.set()
+        async def start() -> None:
+            await gb.start(shard_ids=shard_ids, shard_count=shard_count)
 
-        gb.bot.subscribe(hikari.GuildAvailableEvent, on_available)
-        await gb.start(shard_ids=shard_ids, shard_count=shard_count)
-        async with asyncio.timeout(WAIT):
-            if expected:
-                await ready.wait()
-        gb.bot.unsubscribe(hikari.GuildAvailableEvent, on_available)
+        guilds = guilds_on_shards(self.discord, shard_ids, shard_count)
+        await start_until_available(gb.bot, start, guilds, timeout=WAIT)
         return gb
 
     async def stop_bot(self, gb: GuildbankBot) -> None:

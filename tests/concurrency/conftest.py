@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import event, func, select, text
@@ -53,19 +54,20 @@ def level(backend: str) -> Level:
 class PoolWatch:
     """The most connections in use at once: the engine's pool plus the driver pool.
 
-    A transfer between known members runs on the driver pool (db/ledger.py, standalone
+    A transfer between known members runs on the driver pool (ledger/posting.py, standalone
     posting); everything else on the engine's. Engine checkouts are counted exactly by
     events; the driver pool is read at every event and by a sampler, so ``peak`` is exact
     for the engine alone and sampled for the sum.
     """
 
-    services: Services
+    driver: asyncpg.Pool | None
     checked_out: int = 0
     peak: int = 0
 
     def _driver_in_use(self) -> int:
-        pool = self.services.driver_pool
-        return 0 if pool is None else pool.in_use
+        if self.driver is None:
+            return 0
+        return int(self.driver.get_size() - self.driver.get_idle_size())
 
     def observe(self) -> None:
         self.peak = max(self.peak, self.checked_out + self._driver_in_use())
@@ -85,7 +87,7 @@ class PoolWatch:
 
 @pytest.fixture
 async def pool_watch(services: Services) -> AsyncIterator[PoolWatch]:
-    watch = PoolWatch(services)
+    watch = PoolWatch(await services.standalone_pool())
     pool = services.engine.sync_engine.pool
     event.listen(pool, "checkout", watch._out)
     event.listen(pool, "checkin", watch._in)

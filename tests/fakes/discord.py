@@ -125,16 +125,6 @@ class FakeDiscord(DiscordState):
         return f"{self.base_url.replace('http', 'ws', 1)}/gateway"
 
     @property
-    def oauth_authorize_url(self) -> str:
-        """Where the dashboard sends browsers to log in."""
-        return f"{self.base_url}/oauth2/authorize"
-
-    @property
-    def oauth_token_url(self) -> str:
-        """Where the dashboard exchanges codes for tokens."""
-        return f"{self.rest_url}/oauth2/token"
-
-    @property
     def echo_bot_messages(self) -> bool:
         """Whether messages the bot sends come back as MESSAGE_CREATE/UPDATE (default True)."""
         return self._core.echo_bot_messages if self._core else True
@@ -212,10 +202,13 @@ class FakeDiscord(DiscordState):
         message: str = "Missing Permissions",
         times: int | None = 1,
     ) -> InjectedFailure:
-        """Make matching calls fail (next `times`, or all when None). 5xx makes hikari retry."""
-        return self.rest.inject_failure(
-            method, path_regex, status=status, code=code, message=message, times=times
-        )
+        """Make matching calls fail (next `times`, or all when None; paths are fullmatched).
+
+        5xx makes hikari retry.
+        """
+        failure = InjectedFailure(method, path_regex, status, code, message, times)
+        self.rest.failures.append(failure)
+        return failure
 
     # -- gateway ------------------------------------------------------------------------------
 
@@ -360,18 +353,7 @@ class FakeDiscord(DiscordState):
         self, guild_id: int | None, user_id: int, name: str, target_id: int
     ) -> FakeInteraction:
         """A user picks Apps > `name` on another user."""
-        interaction = self.interaction_builder.context_menu(
-            guild_id, user_id, name, target_id, command_type=2, channel_id=None
-        )
-        return await self._send_interaction(interaction)
-
-    async def message_context_menu(
-        self, guild_id: int | None, user_id: int, name: str, message_id: int
-    ) -> FakeInteraction:
-        """A user picks Apps > `name` on a stored message."""
-        interaction = self.interaction_builder.context_menu(
-            guild_id, user_id, name, message_id, command_type=3, channel_id=None
-        )
+        interaction = self.interaction_builder.user_context_menu(guild_id, user_id, name, target_id)
         return await self._send_interaction(interaction)
 
     async def button_click(

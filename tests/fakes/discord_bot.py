@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import hikari
@@ -24,7 +24,7 @@ class _Fake(Protocol):
     def rest_url(self) -> str: ...
 
 
-__all__ = ["make_bot", "running_bot"]
+__all__ = ["guilds_on_shards", "make_bot", "running_bot", "start_until_available"]
 
 
 def make_bot(
@@ -34,6 +34,46 @@ def make_bot(
     kwargs.setdefault("banner", None)
     kwargs.setdefault("logs", None)
     return hikari.GatewayBot(discord.token, intents=intents, rest_url=discord.rest_url, **kwargs)
+
+
+def guilds_on_shards(
+    discord: _Fake, shard_ids: Sequence[int] | None = None, shard_count: int | None = None
+) -> set[int]:
+    """The guilds with the bot in them that the given shards serve (all shards when None)."""
+    count = shard_count or 1
+    ids = list(shard_ids) if shard_ids is not None else list(range(count))
+    return {
+        guild.id
+        for guild in discord.guilds.values()
+        if discord.bot_user.id in guild.members and (guild.id >> 22) % count in ids
+    }
+
+
+async def start_until_available(
+    bot: hikari.GatewayBot,
+    start: Callable[[], Awaitable[None]],
+    guild_ids: Collection[int],
+    *,
+    timeout: float,  # noqa: ASYNC109 - bounds the wait for the guilds, not the start
+) -> None:
+    """``start()`` the bot, then wait until each of ``guild_ids`` is available (cached)."""
+    expected = set(guild_ids)
+    available: set[int] = set()
+    all_available = asyncio.Event()
+
+    async def on_available(event: hikari.GuildAvailableEvent) -> None:
+        available.add(event.guild_id)
+        if expected <= available:
+            all_available.set()
+
+    bot.subscribe(hikari.GuildAvailableEvent, on_available)
+    try:
+        await start()
+        if expected:
+            async with asyncio.timeout(timeout):
+                await all_available.wait()
+    finally:
+        bot.unsubscribe(hikari.GuildAvailableEvent, on_available)
 
 
 @contextlib.asynccontextmanager
@@ -50,34 +90,20 @@ async def running_bot(
 
     On exit the client and bot are stopped, so no session or task outlives the test.
     """
-    count = shard_count or 1
-    ids = list(shard_ids) if shard_ids is not None else list(range(count))
-    expected = {
-        guild.id
-        for guild in discord.guilds.values()
-        if discord.bot_user.id in guild.members and (guild.id >> 22) % count in ids
-    }
+    expected = guilds_on_shards(discord, shard_ids, shard_count)
     if not bot.intents & hikari.Intents.GUILDS:
         expected = set()
-    available: set[int] = set()
-    all_available = asyncio.Event()
 
-    async def on_available(event: hikari.GuildAvailableEvent) -> None:
-        available.add(event.guild_id)
-        if expected <= available:
-            all_available.set()
-
-    bot.subscribe(hikari.GuildAvailableEvent, on_available)
-    try:
+    async def start() -> None:
         await bot.start(check_for_updates=False, shard_ids=shard_ids, shard_count=shard_count)
-        async with asyncio.timeout(timeout):
-            if expected:
-                await all_available.wait()
-            if client is not None:
+
+    try:
+        await start_until_available(bot, start, expected, timeout=timeout)
+        if client is not None:
+            async with asyncio.timeout(timeout):
                 await client.start()
         yield bot
     finally:
-        bot.unsubscribe(hikari.GuildAvailableEvent, on_available)
         if client is not None:
             await client.stop()
         if bot.is_alive:

@@ -324,12 +324,6 @@ class GatewayHub:
                 code=code, message=b"fake discord dropped the connection"
             )
 
-    async def send_op(self, shard_id: int, op: int, data: Any = None) -> None:
-        """Send a raw non-dispatch opcode (e.g. 7 RECONNECT, 9 INVALID_SESSION) to a shard."""
-        conn = self.session_for_shard(shard_id).connection
-        if conn is not None:
-            await conn.send({"op": op, "d": data, "s": None, "t": None})
-
     async def wait_until(self, predicate: Callable[[], bool]) -> None:
         """Wait until `predicate()` is true, re-checking on every gateway change."""
         while not predicate():

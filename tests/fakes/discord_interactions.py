@@ -139,35 +139,23 @@ class InteractionBuilder:
         interaction.payload["data"] = data
         return interaction
 
-    def context_menu(
-        self,
-        guild_id: int | None,
-        user_id: int,
-        name: str,
-        target_id: int,
-        *,
-        command_type: int,
-        channel_id: int | None,
+    def user_context_menu(
+        self, guild_id: int | None, user_id: int, name: str, target_id: int
     ) -> FakeInteraction:
-        """A user (type 2) or message (type 3) context-menu command on `target_id`."""
-        command = self.find_command(name, guild_id, command_type)
+        """A user context-menu command (type 2) on the user `target_id`."""
+        command = self.find_command(name, guild_id, 2)
         resolved: Json = {}
-        if command_type == 2:
-            self._resolve(OptionType.USER, target_id, guild_id, resolved)
-        else:
-            resolved["messages"] = {str(target_id): self.state.messages[target_id]}
+        self._resolve(OptionType.USER, target_id, guild_id, resolved)
         data: Json = {
             "id": command["id"],
             "name": name,
-            "type": command_type,
+            "type": 2,
             "target_id": str(target_id),
             "resolved": resolved,
         }
         if "guild_id" in command:
             data["guild_id"] = command["guild_id"]
-        interaction = self.base(
-            2, guild_id, user_id, channel_id or self._channel_for(guild_id, user_id)
-        )
+        interaction = self.base(2, guild_id, user_id, self._channel_for(guild_id, user_id))
         interaction.payload["data"] = data
         return interaction
 

@@ -211,21 +211,6 @@ class RestApi:
             return
         raise DiscordHTTPError(401, 0, "401: Unauthorized")
 
-    def inject_failure(
-        self,
-        method: str,
-        path_regex: str,
-        *,
-        status: int = 403,
-        code: int = 50013,
-        message: str = "Missing Permissions",
-        times: int | None = 1,
-    ) -> InjectedFailure:
-        """Make the next `times` matching calls (all when None) fail; paths are fullmatched."""
-        failure = InjectedFailure(method, path_regex, status, code, message, times)
-        self.failures.append(failure)
-        return failure
-
     def find(
         self,
         method: str | None,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from guildbank.features.economy import admin as economy_admin
 from guildbank.features.guilds.errors import GuildNotFound
+from guildbank.features.guilds.queries import get_config
 from guildbank.features.guilds.service import register_guild
 from guildbank.ledger import integrity
 from guildbank.ledger.errors import InsufficientBalance
@@ -82,9 +83,14 @@ async def test_a_fresh_guild_is_clean(services: Services, guild: str) -> None:
     assert (report.ok, report.accounts, report.transactions, report.total) == (True, 2, 0, 0)
 
 
-async def test_unknown_guild_is_not_found(services: Services) -> None:
-    with pytest.raises(GuildNotFound):
-        await check(services, "999999999999999999")
+async def test_the_kernel_knows_no_guilds_so_callers_check_first(services: Services) -> None:
+    """Whether a guild exists is the guilds feature's to say (GuildNotFound): the API route
+    and the CLI check it first (tests/features/economy/test_api.py, tests/test_cli.py)."""
+    report = await check(services, "999999999999999999")
+    assert (report.ok, report.accounts, report.transactions, report.total) == (True, 0, 0, 0)
+    async with unit_of_work(services, read_only=True) as uow:
+        with pytest.raises(GuildNotFound):
+            await get_config(uow, "999999999999999999")
 
 
 async def tamper_balance(services: Services, guild_id: str, user_id: str, delta: int) -> None:

@@ -9,11 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from guildbank.ledger.legs import COUNTED_TYPES, Leg, check_balanced, reversal_legs, transfer_legs
+from guildbank.ledger.types import TransactionType
 
 amounts = st.integers(min_value=1, max_value=10**12)
-types = st.sampled_from(
-    sorted(COUNTED_TYPES | {"starting_balance", "admin_adjust", "shop_purchase", "import"})
-)
+types = st.sampled_from(TransactionType)
 
 
 @st.composite
@@ -72,18 +71,18 @@ def test_a_leg_reversed_negates_everything() -> None:
 
 
 def test_reversal_of_a_transfer_undoes_the_totals() -> None:
-    legs = reversal_legs("transfer", [(1, -30), (2, 30)])
+    legs = reversal_legs(TransactionType.TRANSFER, [(1, -30), (2, 30)])
     assert legs == [Leg(1, 30, received=0, sent=-30), Leg(2, -30, received=-30, sent=0)]
 
 
 def test_reversal_of_an_uncounted_type_leaves_totals_alone() -> None:
-    legs = reversal_legs("admin_adjust", [(1, -30), (2, 30)])
+    legs = reversal_legs(TransactionType.ADMIN_ADJUST, [(1, -30), (2, 30)])
     assert legs == [Leg(1, 30), Leg(2, -30)]
 
 
 @given(entries=balanced_entries(), original_type=types)
 def test_reversal_legs_cancel_the_original_per_account(
-    entries: list[tuple[int, int]], original_type: str
+    entries: list[tuple[int, int]], original_type: TransactionType
 ) -> None:
     check_balanced([Leg(a, amount) for a, amount in entries])
     reversal = reversal_legs(original_type, entries)
@@ -102,8 +101,17 @@ def test_reversal_of_counted_legs_cancels_the_totals(entries: list[tuple[int, in
     original = [
         Leg(a, amount, received=max(amount, 0), sent=max(-amount, 0)) for a, amount in entries
     ]
-    reversal = reversal_legs("transfer", entries)
+    reversal = reversal_legs(TransactionType.TRANSFER, entries)
     for before, after in zip(original, reversal, strict=True):
         assert before.received + after.received == 0
         assert before.sent + after.sent == 0
         assert after == before.reversed()
+
+
+def test_only_transfers_and_dailies_count_toward_the_totals() -> None:
+    assert {TransactionType.TRANSFER, TransactionType.DAILY} == COUNTED_TYPES
+    assert all(
+        reversal_legs(kind, [(1, -5), (2, 5)]) == [Leg(1, 5), Leg(2, -5)]
+        for kind in TransactionType
+        if kind not in COUNTED_TYPES
+    )

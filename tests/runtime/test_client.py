@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
@@ -32,6 +31,7 @@ from guildbank.platform.uow import Services
 from guildbank.runtime.client import GuildbankClient
 from tests.conftest import FakeClock, make_api_key
 from tests.factories import member
+from tests.fakes.ports import free_port
 
 GUILD = "123456789012345678"
 ALICE, BOB = member(1), member(2)
@@ -313,17 +313,10 @@ async def test_retries_wait_between_attempts() -> None:
 # -- in process and over HTTP agree --------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 async def http_base(app: FastAPI) -> AsyncIterator[str]:
     """The app served by a real uvicorn on a free 127.0.0.1 port."""
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="none"
     )

@@ -1,11 +1,14 @@
-"""Dashboard fixtures: an app with a local admin (lifespan running), clients, a fake Discord."""
+"""Dashboard fixtures: an app with a local admin (lifespan running), clients, a fake Discord,
+and a Discord user who manages guild A."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import hikari
 import httpx
 import pytest
 from argon2 import PasswordHasher
@@ -15,8 +18,8 @@ from guildbank.features.guilds.service import register_guild, update_config
 from guildbank.platform.uow import Services, unit_of_work
 from guildbank.runtime.app import create_app
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID, settings_for
-from tests.fakes.discord import FakeDiscord
-from tests.web.helpers import dashboard_overrides, discord_overrides, login_local
+from tests.fakes.discord import FakeDiscord, FakeMember
+from tests.web.helpers import dashboard_overrides, discord_overrides, login_local, oauth_login
 
 
 async def running_app(services: Services, database_url: str, **overrides: Any) -> FastAPI:
@@ -25,6 +28,18 @@ async def running_app(services: Services, database_url: str, **overrides: Any) -
 
 def client_for(app: FastAPI, base_url: str = "http://testserver") -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+
+@asynccontextmanager
+async def logged_in_as(
+    app: FastAPI, discord: FakeDiscord, user_id: int
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` logged in through the fake Discord as ``user_id``."""
+    async with client_for(app) as client:
+        response = await oauth_login(client, discord, user_id)
+        assert response.status_code == 303, response.text
+        assert response.headers["location"] == "/admin/"
+        yield client
 
 
 @pytest.fixture(autouse=True)
@@ -84,3 +99,22 @@ async def discord_app(
     app = await running_app(services, database_url, **discord_overrides(discord))
     async with app.router.lifespan_context(app):
         yield app
+
+
+@pytest.fixture
+def manager(discord: FakeDiscord) -> FakeMember:
+    """Manage Server in guild A; an ordinary member of guild B."""
+    mara = discord.add_member(
+        int(GUILD_ID), username="mara", permissions=int(hikari.Permissions.MANAGE_GUILD)
+    )
+    discord.add_member(int(OTHER_GUILD_ID), mara.id)
+    return mara
+
+
+@pytest.fixture
+async def manager_client(
+    discord_app: FastAPI, discord: FakeDiscord, manager: FakeMember
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Logged in through Discord as the manager of guild A."""
+    async with logged_in_as(discord_app, discord, manager.id) as client:
+        yield client

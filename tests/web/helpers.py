@@ -19,6 +19,18 @@ ADMIN_USER = "admin"
 ADMIN_PASSWORD = "correct horse battery staple"
 SECRET_KEY = "test-secret-key-that-is-long-enough-for-production"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# Every scalar field of the settings form as a browser posts it: the defaults (rate limit off).
+SETTINGS_FORM = {
+    "currency_name": "bytes",
+    "currency_emoji": "x",
+    "starting_balance": "100",
+    "daily_amount": "10",
+    "max_transfer": "1000",
+    "confirm_threshold": "100",
+    "transfer_cooldown_hours": "0",
+    "rate_limit_per_minute": "0",
+    "timezone": "UTC",
+}
 
 
 def dashboard_overrides(**extra: Any) -> dict[str, Any]:

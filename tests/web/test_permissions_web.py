@@ -4,7 +4,6 @@ Discord: who sees which server, typed URLs and forged forms of other servers, re
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import hikari
 import httpx
@@ -20,7 +19,7 @@ from tests.conftest import GUILD_ID, OTHER_GUILD_ID
 from tests.factories import balance_view, db_snapshot, member, send
 from tests.fakes.discord import FakeDiscord, FakeMember
 from tests.web.fixtures import client_for
-from tests.web.helpers import csrf_from, login_local, oauth_login, page_csrf
+from tests.web.helpers import SETTINGS_FORM, csrf_from, login_local, oauth_login, page_csrf
 
 A, B = int(GUILD_ID), int(OTHER_GUILD_ID)
 MANAGE_GUILD = int(hikari.Permissions.MANAGE_GUILD)
@@ -49,30 +48,10 @@ def pages(guild_id: str) -> list[str]:
 def forms(guild_id: str) -> list[tuple[str, dict[str, str]]]:
     g = f"/admin/guilds/{guild_id}"
     return [
-        (f"{g}/settings", {**_current_settings(), "daily_amount": "999", "currency_name": "pwn"}),
+        (f"{g}/settings", {**SETTINGS_FORM, "daily_amount": "999", "currency_name": "pwn"}),
         (f"{g}/members/{member(1)}/adjust", {"action": "set", "amount": "0", "reason": "x"}),
         (f"{g}/transactions/3/reverse", {"reason": "x", "confirm": "yes"}),
     ]
-
-
-@pytest.fixture
-def manager(discord: FakeDiscord) -> FakeMember:
-    """Manage Server in guild A; an ordinary member of guild B."""
-    mara = discord.add_member(A, username="mara", permissions=MANAGE_GUILD)
-    discord.add_member(B, mara.id)
-    return mara
-
-
-@pytest.fixture
-async def manager_client(
-    discord_app: FastAPI, discord: FakeDiscord, manager: FakeMember
-) -> AsyncIterator[httpx.AsyncClient]:
-    """Logged in through Discord as the manager of guild A."""
-    async with client_for(discord_app) as client:
-        response = await oauth_login(client, discord, manager.id)
-        assert response.status_code == 303, response.text
-        assert response.headers["location"] == "/admin/"
-        yield client
 
 
 async def test_a_manager_sees_only_the_server_they_manage(
@@ -255,7 +234,7 @@ async def test_names_and_roles_come_from_discord(
         f"/admin/guilds/{GUILD_ID}/settings",
         data={
             "csrf_token": token,
-            **_current_settings(),
+            **SETTINGS_FORM,
             "reward_role": str(whale.id),
             "reward_min": "500",
         },
@@ -271,20 +250,6 @@ async def test_names_and_roles_come_from_discord(
     assert f'data-member="{manager.id}"' not in found
     overview = (await client.get(f"/admin/guilds/{GUILD_ID}")).text
     assert f'data-user-id="{pat.id}" data-user-name="pat"' in overview
-
-
-def _current_settings() -> dict[str, str]:
-    return {
-        "currency_name": "bytes",
-        "currency_emoji": "x",
-        "starting_balance": "100",
-        "daily_amount": "10",
-        "max_transfer": "1000",
-        "confirm_threshold": "100",
-        "transfer_cooldown_hours": "0",
-        "rate_limit_per_minute": "0",
-        "timezone": "UTC",
-    }
 
 
 async def test_pages_work_with_ids_when_discord_lookups_fail(

@@ -108,17 +108,30 @@ class RawJSONResponse(Response):
     media_type = "application/json"
 
 
+def _model_as_json(value: Any) -> Any:
+    """orjson's fallback: a response model (e.g. in a list) becomes its JSON form."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(type(value).__name__)
+
+
 def _render(result: Any) -> bytes:
+    """A use case's result (a response model, a list of them, or plain data) as JSON."""
     if isinstance(result, BaseModel):
         return result.model_dump_json().encode()
-    return orjson.dumps(result)
+    return orjson.dumps(result, default=_model_as_json)
 
 
 Caller = Annotated[Principal, Depends(require("read"))]
 
 
 def _json(result: Any) -> Any:
-    return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+    """The result as plain JSON data, as an idempotency record stores it."""
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    if isinstance(result, list):
+        return [_json(item) for item in result]
+    return result
 
 
 async def read(request: Request, action: Callable[[UnitOfWork], Awaitable[Any]]) -> Response:

@@ -1,1 +1,2 @@
-"""The Discord bot: hikari + lightbulb commands, listeners and the outbox worker."""
+"""The bot kit every feature's Discord side shares: API transport, state, checks, errors,
+the confirmation menu and embed style."""

@@ -7,9 +7,11 @@ import lightbulb
 
 from guildbank.bot.state import BotState
 
-__all__ = ["GuildOnly", "NotEconomyAdmin", "economy_admin", "guild_only"]
+__all__ = ["IN_GUILDS", "GuildOnly", "NotEconomyAdmin", "economy_admin", "guild_only"]
 
 ADMIN_PERMISSIONS = hikari.Permissions.MANAGE_GUILD | hikari.Permissions.ADMINISTRATOR
+# Where commands are offered: servers only, so Discord never shows them in DMs.
+IN_GUILDS = [hikari.ApplicationContextType.GUILD]
 
 
 class GuildOnly(Exception):

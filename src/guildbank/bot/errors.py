@@ -5,11 +5,12 @@ from __future__ import annotations
 import hikari
 import lightbulb
 import structlog
+from lightbulb.components import MenuContext
 
 from guildbank.bot.checks import GuildOnly, NotEconomyAdmin
 from guildbank.bot.transport import ApiError, ApiUnavailable
 
-__all__ = ["explain", "handle_command_error", "log_failure"]
+__all__ = ["explain", "explain_on_prompt", "handle_command_error", "log_failure"]
 
 log = structlog.get_logger(__name__)
 TRY_AGAIN = "guildbank is having trouble right now; nothing was changed. Please try again shortly."
@@ -38,6 +39,13 @@ def log_failure(error: BaseException, command: str) -> None:
         error, ApiError | GuildOnly | NotEconomyAdmin
     ):
         log.error("command failed", command=command, error=repr(error), exc_info=error)
+
+
+async def explain_on_prompt(pressed: MenuContext, error: BaseException, command: str) -> None:
+    """Tell the member about a failure after they confirmed, on the prompt itself (its
+    buttons go, so nothing stale stays clickable)."""
+    log_failure(error, command)
+    await pressed.respond(explain(error), edit=True, components=[])
 
 
 async def handle_command_error(exc: lightbulb.exceptions.ExecutionPipelineFailedException) -> bool:

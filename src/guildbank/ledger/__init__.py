@@ -1,4 +1,4 @@
-"""The money kernel: legs, posting, accounts, limits, integrity.
+"""The money kernel: transaction types, legs, posting, accounts, reversals, integrity.
 
-Every movement of money goes through it.
+Every movement of money goes through it; features never write the ledger tables themselves.
 """

@@ -1,5 +1,5 @@
 """Member and system accounts: found, locked in a fixed order, opened with their starting
-balance."""
+balance, read."""
 
 from __future__ import annotations
 
@@ -7,14 +7,26 @@ from sqlalchemy import select
 
 from guildbank.core.errors import InvalidInput
 from guildbank.core.ids import is_snowflake
-from guildbank.features.guilds.rules import EconomyConfig
-from guildbank.ledger import posting as ledger
 from guildbank.ledger.legs import transfer_legs
+from guildbank.ledger.posting import post
+from guildbank.ledger.types import TransactionType
 from guildbank.platform.models.ledger import Account
 from guildbank.platform.uow import UnitOfWork
 from guildbank.platform.upsert import insert_ignore
 
-__all__ = ["account_id", "ensure_account", "lock_mint", "system_account_id"]
+__all__ = [
+    "SYSTEM_ACCOUNTS",
+    "account_id",
+    "ensure_account",
+    "lock_accounts",
+    "lock_mint",
+    "open_system_accounts",
+    "read_balance",
+    "system_account_id",
+]
+
+# Every guild's ledger has them: the mint issues money, the sink takes fees out of circulation.
+SYSTEM_ACCOUNTS = ("mint", "sink")
 
 
 async def account_id(uow: UnitOfWork, guild_id: str, user_id: str) -> int | None:
@@ -41,6 +53,17 @@ async def system_account_id(uow: UnitOfWork, guild_id: str, name: str) -> int:
     return found
 
 
+async def open_system_accounts(uow: UnitOfWork, guild_id: str) -> None:
+    """Create a new guild's system accounts (before any member's, so their ids come first)."""
+    uow.session.add_all(
+        Account(
+            guild_id=guild_id, user_id=name, is_system=True, created_at=uow.now, updated_at=uow.now
+        )
+        for name in SYSTEM_ACCOUNTS
+    )
+    await uow.session.flush()
+
+
 async def lock_mint(uow: UnitOfWork, guild_id: str) -> int:
     """Row-lock the guild's mint and return its id.
 
@@ -55,10 +78,27 @@ async def lock_mint(uow: UnitOfWork, guild_id: str) -> int:
     return mint
 
 
+async def lock_accounts(uow: UnitOfWork, *accounts: int) -> None:
+    """Row-lock accounts in ascending id order, the order every posting locks them in.
+
+    (SQLite ignores FOR UPDATE; its ``BEGIN IMMEDIATE`` already serialises writers.)
+    """
+    await uow.session.execute(
+        select(Account.id).where(Account.id.in_(accounts)).order_by(Account.id).with_for_update()
+    )
+
+
+async def read_balance(uow: UnitOfWork, account: int, *, lock: bool = False) -> int:
+    """An account's balance as this unit sees it; ``lock`` row-locks it until the unit ends
+    (lock the mint first: see ``lock_mint``)."""
+    query = select(Account.balance).where(Account.id == account)
+    return (await uow.session.execute(query.with_for_update() if lock else query)).scalar_one()
+
+
 async def ensure_account(
-    uow: UnitOfWork, guild_id: str, user_id: str, config: EconomyConfig
+    uow: UnitOfWork, guild_id: str, user_id: str, *, starting_balance: int
 ) -> int:
-    """The member's account id, opening the account (starting balance from the mint) if new.
+    """The member's account id, opening the account (``starting_balance`` from the mint) if new.
 
     Two concurrent first appearances of one member open one account: the loser of the
     insert race waits for the winner's commit and then reads its row.
@@ -83,17 +123,14 @@ async def ensure_account(
     )
     new_id = await account_id(uow, guild_id, user_id)
     assert new_id is not None
-    if created and config.starting_balance > 0:
-        await ledger.post(
-            uow.session,
+    if created and starting_balance > 0:
+        await post(
+            uow,
             guild_id=guild_id,
-            type="starting_balance",
-            legs=transfer_legs(
-                source=mint, target=new_id, amount=config.starting_balance, counts=False
-            ),
-            now=uow.now,
+            type=TransactionType.STARTING_BALANCE,
+            legs=transfer_legs(source=mint, target=new_id, amount=starting_balance, counts=False),
             reason="Starting balance",
         )
     if created:
-        uow.emit("account.opened", guild_id, user_id=user_id, balance=config.starting_balance)
+        uow.emit("account.opened", guild_id, user_id=user_id, balance=starting_balance)
     return new_id

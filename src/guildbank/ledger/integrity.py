@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import aliased
 
-from guildbank.features.guilds.queries import get_config
 from guildbank.platform.models.ledger import Account, LedgerEntry, LedgerTransaction
 from guildbank.platform.uow import UnitOfWork
 
@@ -32,7 +31,8 @@ class IntegrityReport:
 
 
 async def check_integrity(uow: UnitOfWork, *, guild_id: str) -> IntegrityReport:
-    await get_config(uow, guild_id)
+    """Check one guild's ledger; the caller first makes sure the guild exists (an unknown
+    guild would read as an empty, consistent ledger)."""
     session = uow.session
     problems: list[dict[str, Any]] = []
 

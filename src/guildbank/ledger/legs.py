@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from guildbank.ledger.types import TransactionType
+
 __all__ = ["COUNTED_TYPES", "Leg", "check_balanced", "reversal_legs", "transfer_legs"]
 
 # Movements that count toward a member's total_received / total_sent (and so role rewards).
-COUNTED_TYPES = frozenset({"transfer", "daily", "task_reward", "role_reward"})
+COUNTED_TYPES = frozenset({TransactionType.TRANSFER, TransactionType.DAILY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,7 @@ def transfer_legs(*, source: int, target: int, amount: int, counts: bool = True)
     ]
 
 
-def reversal_legs(original_type: str, entries: Sequence[tuple[int, int]]) -> list[Leg]:
+def reversal_legs(original_type: TransactionType, entries: Sequence[tuple[int, int]]) -> list[Leg]:
     """Legs undoing a transaction's ``(account_id, amount)`` entries, totals included."""
     counted = original_type in COUNTED_TYPES
     return [

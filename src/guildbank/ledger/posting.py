@@ -16,252 +16,173 @@ On PostgreSQL the posting is a single call of the ``guildbank_post`` PL/pgSQL fu
 (created by migration 0001): one round trip does the locking, the balance updates and the
 inserts. When the posting is all a unit of work writes (a transfer between known members
 without an idempotency key), ``post_standalone`` runs it on a plain asyncpg pool
-(``Services.standalone_pool``) as its own autocommitted statement: one round trip in
+(``UnitOfWork.standalone_pool``) as its own autocommitted statement: one round trip in
 all, no ORM, no BEGIN or COMMIT, which is what the transfer benchmark measures. Elsewhere
 (SQLite) the same steps run as separate statements inside the unit of work's
-``BEGIN IMMEDIATE`` transaction, which already serialises writers.
+``BEGIN IMMEDIATE`` transaction, which already serialises writers (``statements.py``).
+
+Refusals come from the schema and are translated here, once, by the violated constraint's
+name: the payer's overdraft becomes ``InsufficientBalance``, a second reversal of one
+transaction ``AlreadyReversed``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import asyncpg
-from sqlalchemy import bindparam, insert, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import BigInteger, DateTime
 
-from guildbank.ledger.legs import Leg, check_balanced
-from guildbank.platform.models.ledger import Account, LedgerEntry, LedgerTransaction
+from guildbank.core.errors import GuildbankError
+from guildbank.ledger.constraints import ONE_REVERSAL, OVERDRAFT, violated_constraint
+from guildbank.ledger.errors import AlreadyReversed, InsufficientBalance
+from guildbank.ledger.legs import Leg
+from guildbank.ledger.statements import (
+    PostedEntry,
+    PostedTransaction,
+    post_in_session,
+    post_on_pool,
+)
+from guildbank.ledger.types import TransactionType
+from guildbank.platform.models.ledger import Account
+from guildbank.platform.uow import UnitOfWork
 
-__all__ = ["Overdraft", "PostedEntry", "PostedTransaction", "post", "post_standalone"]
-
-OVERDRAFT_CONSTRAINT = "ck_accounts_balance_non_negative"
+__all__ = [
+    "Payer",
+    "PostedEntry",
+    "PostedTransaction",
+    "post",
+    "post_in_session",
+    "post_standalone",
+]
 
 
 @dataclass(frozen=True, slots=True)
-class PostedEntry:
+class Payer:
+    """The member account a posting draws on, and how a refusal tells them they can't pay.
+
+    ``starting_balance`` is what they hold when the refused unit of work also opened their
+    account: the rollback takes the new account with it.
+    """
+
     account_id: int
-    amount: int
-    balance_before: int
-    balance_after: int
-    total_received: int
-
-
-@dataclass(frozen=True, slots=True)
-class PostedTransaction:
-    id: int
-    created_at: datetime
-    entries: tuple[PostedEntry, ...]
-
-    def entry(self, account_id: int) -> PostedEntry:
-        return next(e for e in self.entries if e.account_id == account_id)
-
-
-class Overdraft(Exception):
-    """The posting was refused: a member balance would have gone negative (nothing changed)."""
-
-
-def _is_overdraft(error: BaseException) -> bool:
-    return OVERDRAFT_CONSTRAINT in str(getattr(error, "orig", error))
-
-
-_PG_POST_DRIVER = (
-    "SELECT o_tx, o_created, o_account, o_amount, o_before, o_after, o_received "
-    "FROM guildbank_post($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9::bigint[], "
-    "$10::bigint[], $11::bigint[])"
-)
-
-
-_PG_POST = text(
-    "SELECT o_tx, o_created, o_account, o_amount, o_before, o_after, o_received "
-    "FROM guildbank_post(:guild_id, :type, :amount, :reason, :actor_id, :reverses_id, :now, "
-    ":accounts, :amounts, :received, :sent)"
-).bindparams(
-    bindparam("accounts", type_=ARRAY(BigInteger())),
-    bindparam("amounts", type_=ARRAY(BigInteger())),
-    bindparam("received", type_=ARRAY(BigInteger())),
-    bindparam("sent", type_=ARRAY(BigInteger())),
-    bindparam("now", type_=DateTime(timezone=True)),
-)
+    currency: str
+    starting_balance: int
+    verb: str = "use"
 
 
 async def post(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     guild_id: str,
-    type: str,
+    type: TransactionType,
     legs: Sequence[Leg],
-    now: datetime,
     reason: str | None = None,
     actor_id: str | None = None,
     reverses_id: int | None = None,
+    payer: Payer | None = None,
 ) -> PostedTransaction:
-    """Write one balanced ledger transaction; raises Overdraft when a member can't afford it."""
-    check_balanced(legs)
-    ordered = sorted(legs, key=lambda leg: leg.account_id)
-    magnitude = sum(leg.amount for leg in ordered if leg.amount > 0)
+    """Write one balanced ledger transaction in the unit of work's transaction.
+
+    Refused, with the unit rolled back (and still usable): InsufficientBalance when it would
+    overdraw ``payer``, AlreadyReversed when ``reverses_id`` was reversed meanwhile.
+    """
     try:
-        if session.get_bind().dialect.name == "postgresql":
-            return await _post_postgresql(
-                session, guild_id, type, magnitude, ordered, now, reason, actor_id, reverses_id
-            )
-        return await _post_generic(
-            session, guild_id, type, magnitude, ordered, now, reason, actor_id, reverses_id
+        return await post_in_session(
+            uow.session,
+            guild_id=guild_id,
+            type=type,
+            legs=legs,
+            now=uow.now,
+            reason=reason,
+            actor_id=actor_id,
+            reverses_id=reverses_id,
         )
     except IntegrityError as error:
-        if _is_overdraft(error):
-            raise Overdraft(str(error)) from error
-        raise
+        refusal = await _refusal(uow, error, legs, payer, reverses_id)
+        if refusal is None:
+            raise
+        raise refusal from None
 
 
 async def post_standalone(
-    pool: asyncpg.Pool,
+    uow: UnitOfWork,
     *,
     guild_id: str,
-    type: str,
+    type: TransactionType,
     legs: Sequence[Leg],
-    now: datetime,
     reason: str | None = None,
     actor_id: str | None = None,
+    payer: Payer | None = None,
 ) -> PostedTransaction:
-    """PostgreSQL: the posting as its own autocommitted statement on the driver pool.
+    """The posting as the unit of work's only write.
 
-    Only for a unit of work that has written nothing else and will write nothing else:
-    the posting commits by itself, in one round trip.
+    PostgreSQL: autocommitted on the driver pool, one round trip. SQLite: in the unit's
+    transaction, committed with it. Either way it is refused (StandaloneWriteError) once the
+    unit began its own transaction, and afterwards the unit refuses any other write; refusals
+    are those of ``post``.
     """
-    check_balanced(legs)
-    ordered = sorted(legs, key=lambda leg: leg.account_id)
-    magnitude = sum(leg.amount for leg in ordered if leg.amount > 0)
-    try:
-        rows = await pool.fetch(
-            _PG_POST_DRIVER,
-            guild_id,
-            type,
-            magnitude,
-            reason,
-            actor_id,
-            None,
-            now,
-            *_columns(ordered),
+    pool = await uow.standalone_pool()
+    if pool is None:
+        posted = await post(
+            uow,
+            guild_id=guild_id,
+            type=type,
+            legs=legs,
+            reason=reason,
+            actor_id=actor_id,
+            payer=payer,
         )
-    except asyncpg.CheckViolationError as error:
-        if _is_overdraft(error):
-            raise Overdraft(str(error)) from error
-        raise
-    return _posted(rows, ordered, guild_id)
-
-
-def _columns(legs: Sequence[Leg]) -> tuple[list[int], list[int], list[int], list[int]]:
-    """The legs as the function's four parallel arrays: accounts, amounts, received, sent."""
-    return (
-        [leg.account_id for leg in legs],
-        [leg.amount for leg in legs],
-        [leg.received for leg in legs],
-        [leg.sent for leg in legs],
-    )
-
-
-def _posted(rows: Sequence[Any], legs: Sequence[Leg], guild_id: str) -> PostedTransaction:
-    if len(rows) != len(legs):
-        msg = f"posting touched {len(rows)} of {len(legs)} accounts in guild {guild_id}"
-        raise LookupError(msg)
-    entries = tuple(PostedEntry(r[2], r[3], r[4], r[5], r[6]) for r in rows)
-    return PostedTransaction(id=rows[0][0], created_at=rows[0][1], entries=entries)
-
-
-async def _post_postgresql(
-    session: AsyncSession,
-    guild_id: str,
-    type_: str,
-    magnitude: int,
-    legs: Sequence[Leg],
-    now: datetime,
-    reason: str | None,
-    actor_id: str | None,
-    reverses_id: int | None,
-) -> PostedTransaction:
-    rows = (
-        await session.execute(
-            _PG_POST,
-            {
-                "guild_id": guild_id,
-                "type": type_,
-                "amount": magnitude,
-                "reason": reason,
-                "actor_id": actor_id,
-                "reverses_id": reverses_id,
-                "now": now,
-                **dict(
-                    zip(("accounts", "amounts", "received", "sent"), _columns(legs), strict=True)
-                ),
-            },
-        )
-    ).all()
-    return _posted(rows, legs, guild_id)
-
-
-async def _post_generic(
-    session: AsyncSession,
-    guild_id: str,
-    type_: str,
-    magnitude: int,
-    legs: Sequence[Leg],
-    now: datetime,
-    reason: str | None,
-    actor_id: str | None,
-    reverses_id: int | None,
-) -> PostedTransaction:
-    entries: list[PostedEntry] = []
-    for leg in legs:
-        row = (
-            await session.execute(
-                update(Account)
-                .where(Account.id == leg.account_id, Account.guild_id == guild_id)
-                .values(
-                    balance=Account.balance + leg.amount,
-                    total_received=Account.total_received + leg.received,
-                    total_sent=Account.total_sent + leg.sent,
-                    updated_at=now,
-                )
-                .returning(Account.balance, Account.total_received)
-            )
-        ).one_or_none()
-        if row is None:
-            msg = f"account {leg.account_id} is not in guild {guild_id}"
-            raise LookupError(msg)
-        entries.append(PostedEntry(leg.account_id, leg.amount, row[0] - leg.amount, row[0], row[1]))
-    transaction_id = (
-        await session.execute(
-            insert(LedgerTransaction)
-            .values(
+    else:
+        try:
+            posted = await post_on_pool(
+                pool,
                 guild_id=guild_id,
-                type=type_,
-                amount=magnitude,
+                type=type,
+                legs=legs,
+                now=uow.now,
                 reason=reason,
                 actor_id=actor_id,
-                reverses_id=reverses_id,
-                created_at=now,
             )
-            .returning(LedgerTransaction.id)
-        )
-    ).scalar_one()
-    await session.execute(
-        insert(LedgerEntry),
-        [
-            {
-                "transaction_id": transaction_id,
-                "account_id": e.account_id,
-                "amount": e.amount,
-                "balance_before": e.balance_before,
-                "balance_after": e.balance_after,
-            }
-            for e in entries
-        ],
+        except asyncpg.IntegrityConstraintViolationError as error:
+            refusal = await _refusal(uow, error, legs, payer, None)
+            if refusal is None:
+                raise
+            raise refusal from None
+    uow.wrote_standalone()
+    return posted
+
+
+async def _refusal(
+    uow: UnitOfWork,
+    error: Exception,
+    legs: Sequence[Leg],
+    payer: Payer | None,
+    reverses_id: int | None,
+) -> GuildbankError | None:
+    """The refusal a constraint violation means, after rolling the unit back; None when it is
+    not one the ledger expects (the caller re-raises the database error)."""
+    constraint = violated_constraint(error)
+    if constraint == OVERDRAFT and payer is not None:
+        await uow.rollback()
+        return await _insufficient(uow, payer, legs)
+    if constraint == ONE_REVERSAL and reverses_id is not None:
+        await uow.rollback()
+        return AlreadyReversed(reverses_id)
+    return None
+
+
+async def _insufficient(uow: UnitOfWork, payer: Payer, legs: Sequence[Leg]) -> InsufficientBalance:
+    """Describe the shortfall with the payer's committed balance."""
+    balance = (
+        await uow.session.execute(select(Account.balance).where(Account.id == payer.account_id))
+    ).scalar_one_or_none()
+    needed = -sum(leg.amount for leg in legs if leg.account_id == payer.account_id)
+    return InsufficientBalance(
+        available=payer.starting_balance if balance is None else balance,
+        needed=needed,
+        currency=payer.currency,
+        verb=payer.verb,
     )
-    return PostedTransaction(id=transaction_id, created_at=now, entries=tuple(entries))

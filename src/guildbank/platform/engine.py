@@ -72,7 +72,7 @@ class DriverPool:
     """A plain asyncpg pool beside SQLAlchemy's (PostgreSQL only).
 
     For statements that are a whole transaction by themselves, above all the standalone
-    posting of a transfer (``db/ledger.py``): no ORM session, no BEGIN/COMMIT, just the one
+    posting of a transfer (``ledger/posting.py``): no ORM session, no BEGIN/COMMIT, just the one
     round trip. Created on first use, since it needs the running event loop.
     """
 
@@ -81,13 +81,6 @@ class DriverPool:
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
-
-    @property
-    def in_use(self) -> int:
-        """Connections checked out right now (tests watch real parallelism with it)."""
-        if self._pool is None:
-            return 0
-        return int(self._pool.get_size() - self._pool.get_idle_size())
 
     async def get(self) -> asyncpg.Pool:
         if self._pool is None:

@@ -3,6 +3,11 @@
 The adapter opens it and commits once at the end (or lets it roll back); services never
 commit. Events collected during the unit are published only after the commit succeeds,
 and caches are only filled from committed state (``after_commit``).
+
+One exception to "one transaction": a unit whose only write is a single statement may make
+it *standalone*, autocommitted on the driver pool (``ledger.posting.post_standalone``, the
+transfer's one-round-trip path). The unit enforces "only": a standalone write is refused once
+the unit began its own transaction, and after one the unit refuses any further write.
 """
 
 from __future__ import annotations
@@ -16,27 +21,31 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from guildbank.features.guilds.rules import EconomyConfig
 from guildbank.platform.bus import Event, EventBus
-from guildbank.platform.cache import TtlCache
+from guildbank.platform.cache import Caches
 from guildbank.platform.clock import utcnow
 from guildbank.platform.engine import READ_ONLY, DriverPool
+from guildbank.platform.ratelimit import SharedLimiter
 
-__all__ = ["Services", "UnitOfWork", "unit_of_work"]
+__all__ = ["Services", "StandaloneWriteError", "UnitOfWork", "unit_of_work"]
 
 
 @dataclass
 class Services:
-    """What every unit of work needs: the database, the bus, the clock and shared caches."""
+    """What every unit of work needs: the database, the bus, the clock, the rate limiter and
+    shared caches."""
 
     engine: AsyncEngine
     bus: EventBus
     clock: Callable[[], datetime] = utcnow
+    # How long a process trusts a cached value (guild settings) that no event invalidated.
     config_cache_seconds: float = 30.0
+    # In memory unless built from settings with Redis (runtime/services.py).
+    limits: SharedLimiter = field(default_factory=SharedLimiter)
     sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
-    # Read-only units begin a plain deferred transaction on SQLite (db/engine.py).
+    # Read-only units begin a plain deferred transaction on SQLite (platform/engine.py).
     read_sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
-    configs: TtlCache[str, EconomyConfig] = field(init=False)
+    caches: Caches = field(init=False)
     # Account ids never change once committed, so this cache needs no expiry.
     account_ids: dict[tuple[str, str], int] = field(init=False, default_factory=dict)
 
@@ -47,7 +56,7 @@ class Services:
         self.read_sessionmaker = async_sessionmaker(
             self.engine.execution_options(**READ_ONLY), expire_on_commit=False
         )
-        self.configs = TtlCache(self.config_cache_seconds)
+        self.caches = Caches(self.config_cache_seconds)
         self.driver_pool = (
             DriverPool(
                 self.engine.url.render_as_string(hide_password=False),
@@ -62,22 +71,30 @@ class Services:
         return self.engine.dialect.name
 
     async def standalone_pool(self) -> asyncpg.Pool | None:
-        """Where a one-statement write may run on its own (PostgreSQL), else None."""
+        """Where a one-statement write may run on its own (PostgreSQL), else None.
+
+        Services write through ``UnitOfWork.standalone_pool``, which guards its use.
+        """
         return None if self.driver_pool is None else await self.driver_pool.get()
 
     async def close(self) -> None:
-        """Stop everything this object started: the bus, the driver pool, the engine."""
+        """Stop everything this object started: the bus, the limiter, the pools, the engine."""
         await self.bus.close()
+        await self.limits.close()
         if self.driver_pool is not None:
             await self.driver_pool.close()
         await self.engine.dispose()
+
+
+class StandaloneWriteError(RuntimeError):
+    """A programming error: a standalone (autocommitted) write mixed with other writes."""
 
 
 class UnitOfWork:
     """One database transaction's worth of work, plus the events it will announce.
 
     The ORM session is opened on first use: a unit whose only write is a standalone posting
-    (``db/ledger.py``) never needs one, which keeps the busiest path free of ORM overhead.
+    (``ledger/posting.py``) never needs one, which keeps the busiest path free of ORM overhead.
     """
 
     def __init__(self, services: Services, *, read_only: bool = False) -> None:
@@ -86,10 +103,17 @@ class UnitOfWork:
         self.events: list[Event] = []
         self._session: AsyncSession | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._wrote_standalone = False
         self.now = services.clock()
 
     @property
     def session(self) -> AsyncSession:
+        if self._wrote_standalone:
+            msg = (
+                "this unit of work already made its standalone write, which committed on its "
+                "own: it must not write anything else (use a new unit of work)"
+            )
+            raise StandaloneWriteError(msg)
         if self._session is None:
             makers = self.services
             self._session = (makers.read_sessionmaker if self.read_only else makers.sessionmaker)()
@@ -100,6 +124,34 @@ class UnitOfWork:
         """Whether this unit has touched the database through its session yet."""
         return self._session is not None and self._session.in_transaction()
 
+    async def standalone_pool(self) -> asyncpg.Pool | None:
+        """The driver pool for this unit's one standalone write; None where the backend has
+        none (SQLite: write through ``session`` instead, then ``wrote_standalone``).
+
+        A standalone write must be the unit's only write: refused once the unit began its own
+        transaction, or made its standalone write already.
+        """
+        if self.read_only:
+            raise StandaloneWriteError("a read-only unit of work cannot write")
+        if self.began:
+            msg = (
+                "a standalone write must be the unit of work's only write, but this unit "
+                "already began its own transaction: write through the session instead"
+            )
+            raise StandaloneWriteError(msg)
+        if self._wrote_standalone:
+            raise StandaloneWriteError("this unit of work already made its standalone write")
+        return await self.services.standalone_pool()
+
+    def wrote_standalone(self) -> None:
+        """Record that the standalone write succeeded: from now on the unit refuses to write."""
+        self._wrote_standalone = True
+
+    async def rate_limit(self, per_minute: int, *identifiers: str) -> None:
+        """Count one action against ``identifiers`` in every process (RateLimited beyond
+        ``per_minute`` in the last minute; 0 is no limit)."""
+        await self.services.limits.hit_per_minute(per_minute, *identifiers)
+
     def emit(self, name: str, guild_id: str, **data: Any) -> None:
         self.events.append(Event(name=name, guild_id=guild_id, data=data, at=self.now))
 
@@ -108,14 +160,16 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         """Abandon everything done so far (after a refused posting), keeping the session usable."""
+        if self._wrote_standalone:
+            raise StandaloneWriteError("a standalone write committed on its own: no rollback")
         if self._session is not None:
             await self._session.rollback()
         self.events.clear()
         self._after_commit.clear()
 
     async def commit(self) -> None:
-        if self.began:
-            await self.session.commit()
+        if self._session is not None and self._session.in_transaction():
+            await self._session.commit()
         for callback in self._after_commit:
             callback()
         self._after_commit.clear()

@@ -21,7 +21,7 @@ from guildbank.api.deps import require
 from guildbank.api.errors import install_error_handlers
 from guildbank.api.middleware import GzipWhenAccepted, RequestContextMiddleware
 from guildbank.api.state import ApiState
-from guildbank.features.economy import api as bytes_router
+from guildbank.features.guilds.queries import forget_config
 from guildbank.platform.apikeys import ALL_SCOPES, Principal
 from guildbank.platform.uow import Services
 from guildbank.runtime.dashboard import build_dashboard
@@ -46,7 +46,7 @@ async def _drop_changed_configs(services: Services) -> None:
     async with services.bus.subscribe(names=["config.changed"]) as subscription:
         while True:
             event = await subscription.queue.get()
-            services.configs.discard(event.guild_id)
+            forget_config(services, event.guild_id)
 
 
 def create_app(
@@ -74,7 +74,6 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await app.state.dashboard.close()
-            await app.state.api.limits.close()
             if owns_services:
                 await app.state.api.services.close()
 
@@ -94,15 +93,6 @@ def create_app(
     app.add_middleware(GzipWhenAccepted, minimum_size=1024)
     app.add_middleware(SecurityHeadersMiddleware, production=settings.env == "production")
     app.add_middleware(RequestContextMiddleware)
-    # Transfers are the busiest path: a plain Starlette route serves them in front of their
-    # documented FastAPI twin (same handler, without the per-request dependency machinery,
-    # about 45 us of CPU a request; bench/README.md). Routes are matched in order.
-    app.router.add_route(
-        bytes_router.TRANSFER_PATH,
-        bytes_router.serve_transfer,
-        methods=["POST"],
-        include_in_schema=False,
-    )
     app.include_router(health.router)
     app.include_router(landing.router)
     for feature in FEATURES:

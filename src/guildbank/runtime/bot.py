@@ -19,8 +19,9 @@ import structlog
 from guildbank.bot.checks import guild_only
 from guildbank.bot.errors import handle_command_error
 from guildbank.bot.state import BotState
-from guildbank.bot.transport import ApiError
-from guildbank.features.economy.listeners import DailyListener, PresenceListeners
+from guildbank.features.economy.listeners import DailyListener, MemberListeners
+from guildbank.features.economy.roles import RoleReconciler
+from guildbank.features.guilds.listeners import GuildListeners
 from guildbank.runtime.client import GuildbankClient
 from guildbank.runtime.registry import FEATURES
 
@@ -61,7 +62,7 @@ class GuildbankBot:
     client: lightbulb.GatewayEnabledClient
     state: BotState
     daily: DailyListener
-    presence: PresenceListeners
+    roles: RoleReconciler
     # Minutes between reconciles of reward roles in every cached guild; 0 = only on startup.
     role_reconcile_minutes: float = 60.0
     _reconciling: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -88,17 +89,7 @@ class GuildbankBot:
         """Grant reward roles members earned meanwhile, in every cached guild, on a timer."""
         while True:
             await asyncio.sleep(self.role_reconcile_minutes * 60)
-            for guild_id in list(self.bot.cache.get_guilds_view()):
-                try:
-                    granted = await self.presence.reconcile_roles(str(guild_id))
-                except (ApiError, hikari.HTTPError) as error:
-                    log.warning("role reconcile failed", guild_id=str(guild_id), error=str(error))
-                    continue
-                except Exception:  # a bug must not end the timer for every guild
-                    log.exception("role reconcile crashed", guild_id=str(guild_id))
-                    continue
-                if granted:
-                    log.info("role reconcile granted roles", guild_id=str(guild_id), count=granted)
+            await self.roles.reconcile_cached_guilds()
 
     async def close(self) -> None:
         if self._reconciling is not None:
@@ -142,10 +133,8 @@ async def create_bot(
         await loader.add_to_client(client)
     bot.subscribe(hikari.StartingEvent, client.start)
     daily = DailyListener(state, bot.rest)
-    presence = PresenceListeners(state, bot)
-    bot.subscribe(hikari.ShardPayloadEvent, daily.on_payload)  # see DailyListener
-    bot.subscribe(hikari.GuildAvailableEvent, presence.on_guild_available)
-    bot.subscribe(hikari.GuildJoinEvent, presence.on_guild_join)
-    bot.subscribe(hikari.MemberDeleteEvent, presence.on_member_leave)
-    bot.subscribe(hikari.MemberCreateEvent, presence.on_member_join)
-    return GuildbankBot(bot, client, state, daily, presence, role_reconcile_minutes)
+    roles = RoleReconciler(state, bot)
+    daily.subscribe(bot)
+    MemberListeners(state).subscribe(bot)
+    GuildListeners(state, on_registered=[roles.reconcile_logged]).subscribe(bot)
+    return GuildbankBot(bot, client, state, daily, roles, role_reconcile_minutes)

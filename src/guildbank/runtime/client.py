@@ -1,9 +1,9 @@
-"""The typed API client with every feature's methods: what the bot and integrators use.
+"""The API client with every feature's methods: what the bot and integrators use.
 
-One code path, two transports: in the embedded single-process mode the client calls the
-ASGI app in-process; in split mode it speaks HTTP with a bearer service key. Writes carry
-an ``Idempotency-Key`` (the bot derives it from the Discord event id), which is what makes
-retrying them safe: a retried write never pays twice.
+Each feature adds its typed methods as a mixin over ``bot.transport.ApiTransport``
+(``features/<name>/client.py``); this class combines them, so one client with one
+transport reaches the whole API. Commands see one feature's methods through
+``state.client(EconomyClient)``.
 """
 
 from __future__ import annotations
@@ -17,4 +17,4 @@ __all__ = ["ApiError", "ApiUnavailable", "GuildbankClient"]
 
 
 class GuildbankClient(GuildsClient, EconomyClient, SquadsClient):
-    """Every feature's client methods over one transport."""
+    """Every feature's client methods over one transport (in-process or HTTP)."""

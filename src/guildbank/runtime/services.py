@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from guildbank.platform.bus import EventBus, InProcessBus
 from guildbank.platform.engine import create_engine
+from guildbank.platform.ratelimit import SharedLimiter
 from guildbank.platform.uow import Services
 from guildbank.settings import Settings
 
@@ -19,9 +20,11 @@ def build_bus(settings: Settings) -> EventBus:
 
 
 def build_services(settings: Settings) -> Services:
+    """Engine, bus and rate limits from settings: Redis-backed when a Redis URL is set."""
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     return Services(
         engine=engine,
         bus=build_bus(settings),
         config_cache_seconds=settings.guild_config_cache_seconds,
+        limits=SharedLimiter(settings.redis_url),
     )

@@ -1,14 +1,18 @@
-"""Form helpers every dashboard page shares."""
+"""Form helpers every dashboard page shares: a dashboard form parses through its feature's API
+schema, and this turns the schema's refusals into one plain message per field."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["field_message"]
+from pydantic import ValidationError
+
+__all__ = ["field_errors"]
 
 
-def field_message(problem: Mapping[str, Any]) -> str:
+def _field_message(problem: Mapping[str, Any]) -> str:
+    """One pydantic problem as a sentence for the person filling in the form."""
     limits = problem.get("ctx") or {}
     messages = {
         "int_parsing": "Enter a whole number.",
@@ -25,3 +29,11 @@ def field_message(problem: Mapping[str, Any]) -> str:
         return found
     text = str(problem.get("msg", "Invalid value."))
     return text.removeprefix("Value error, ").rstrip(".") + "."
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """The first problem of each top-level field, by field name."""
+    errors: dict[str, str] = {}
+    for problem in error.errors():
+        errors.setdefault(str(problem["loc"][0]), _field_message(problem))
+    return errors

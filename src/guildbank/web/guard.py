@@ -20,9 +20,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from guildbank.core.errors import GuildbankError, NotFound
 from guildbank.core.ids import is_snowflake
-from guildbank.features.guilds import directory as stats_directory
+from guildbank.features.guilds.directory import list_guilds
 from guildbank.platform.uow import unit_of_work
 from guildbank.web.discord import DiscordMember
+from guildbank.web.paging import Paging
 from guildbank.web.sessions import Session
 from guildbank.web.state import Access, AccessUnavailable, DashboardState, SessionEnded
 from guildbank.web.templating import templates
@@ -36,7 +37,6 @@ __all__ = [
     "error_page",
     "page",
     "page_context",
-    "templates",
 ]
 
 log = structlog.get_logger(__name__)
@@ -59,7 +59,6 @@ def page_context(**context: Any) -> dict[str, Any]:
         "people": {},
         "nav": "",
         "live": False,
-        "live_rows": False,
     }
     return base | context
 
@@ -89,6 +88,10 @@ class Ctx:
 
     def query(self, name: str) -> str:
         return self.request.query_params.get(name, "").strip()
+
+    def paging(self, size: int) -> Paging:
+        """The page of a ``size``-row list this request asks for (``?page=``)."""
+        return Paging.parse(self.query("page"), size)
 
     @property
     def base(self) -> str:
@@ -148,7 +151,7 @@ def login_redirect(request: Request) -> Response:
 async def _guild_name(ctx: Ctx) -> str | None:
     """The registered server's display name (Discord's, else the stored one), None if unknown."""
     async with unit_of_work(ctx.state.services, read_only=True) as uow:
-        rows = await stats_directory.list_guilds(uow, ids=[ctx.guild_id])
+        rows = await list_guilds(uow, ids=[ctx.guild_id])
         await uow.commit()
     if not rows:
         return None

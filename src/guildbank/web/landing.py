@@ -8,6 +8,8 @@ from html import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+__all__ = ["router"]
+
 router = APIRouter(include_in_schema=False)
 
 PAGE = """<!doctype html>

@@ -16,17 +16,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from guildbank.web.discord import OAuthFailed
-from guildbank.web.guard import (
-    PREFIX,
-    Ctx,
-    dashboard_state,
-    error_page,
-    page,
-    page_context,
-    templates,
-)
+from guildbank.web.guard import PREFIX, Ctx, dashboard_state, error_page, page, page_context
 from guildbank.web.sessions import COOKIE, Session
 from guildbank.web.state import DashboardState
+from guildbank.web.templating import templates
 
 __all__ = ["routes"]
 

@@ -7,7 +7,8 @@ import pytest
 from guildbank.core.errors import InvalidInput
 from guildbank.features.economy import admin as economy_admin
 from guildbank.features.economy import queries as reports
-from guildbank.features.economy.admin import AdjustAction, AdjustResult, ReversalResult
+from guildbank.features.economy.rules import AdjustAction
+from guildbank.features.economy.schemas import AdjustOut, ReversalOut
 from guildbank.features.guilds.service import register_guild
 from guildbank.ledger import integrity
 from guildbank.ledger.errors import AlreadyReversed, InsufficientBalance, TransactionNotFound
@@ -25,7 +26,7 @@ async def adjust(
     action: AdjustAction,
     amount: int,
     reason: str = "admin correction",
-) -> AdjustResult:
+) -> AdjustOut:
     async with unit_of_work(services) as uow:
         result = await economy_admin.adjust_balance(
             uow,
@@ -42,7 +43,7 @@ async def adjust(
 
 async def reverse(
     services: Services, guild_id: str, transaction_id: int, reason: str = "mistake"
-) -> ReversalResult:
+) -> ReversalOut:
     async with unit_of_work(services) as uow:
         result = await economy_admin.reverse_transaction(
             uow, guild_id=guild_id, transaction_id=transaction_id, reason=reason, actor_id=ADMIN

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from guildbank.features.economy import sending
+from guildbank.bot import menus
 from guildbank.runtime.bot import GuildbankBot
 from tests.bot.world import WAIT, BotWorld, content_of, embed_of, is_ephemeral
 from tests.factories import guild_money
@@ -95,7 +95,7 @@ async def test_cancel_sends_nothing(world: BotWorld, running: GuildbankBot) -> N
 async def test_timeout_disables_the_buttons_and_says_so(
     world: BotWorld, running: GuildbankBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sending, "CONFIRM_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(menus, "MENU_TIMEOUT_SECONDS", 0.3)
     before = await guild_money(world.services, world.gid)
     asked = await _ask(world, 100)
 

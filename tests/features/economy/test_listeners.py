@@ -1,4 +1,4 @@
-"""Gateway listeners: the daily reward on the first message, role rewards, guilds, members."""
+"""Gateway listeners: the daily reward on the first message, role rewards, members."""
 
 from __future__ import annotations
 
@@ -194,22 +194,6 @@ async def test_startup_reconcile_grants_missed_roles_only(world: BotWorld) -> No
     assert granted.path.split("/")[4] == str(world.bob.id)
     await world.recorder.wait_for("GET", r"/api/guilds/\d+/bytes/role-rewards/holders")
     assert len(world.discord.calls("PUT", f"/guilds/{world.guild.id}/members/")) == 1
-
-
-async def test_guilds_are_registered_when_available_and_when_joined(world: BotWorld) -> None:
-    fresh = world.discord.add_guild(name="Fresh Guild")
-    later = world.discord.add_guild(name="Later Guild", with_bot=False)
-    gb = await world.start_bot()
-    await world.recorder.wait_for("PUT", rf"/api/guilds/{fresh.id}")
-    config = await world.api.config(str(fresh.id))
-    assert config.currency_name == "bytes"
-
-    await world.discord.guild_join(later.id)
-    await world.recorder.wait_for("PUT", rf"/api/guilds/{later.id}")
-    assert (await world.api.config(str(later.id))).starting_balance == 100
-    assert gb.bot.cache.get_guild(later.id) is not None
-    renamed = await world.api.register_guild(str(later.id), "Later Guild, renamed")
-    assert not renamed.created  # the bot had created it
 
 
 async def test_member_leave_hides_them_and_rejoin_restores_without_a_new_start(

@@ -10,7 +10,8 @@ import pytest
 from guildbank.core.errors import InvalidInput
 from guildbank.features.economy import queries as reports
 from guildbank.features.economy.membership import set_member_active
-from guildbank.features.economy.queries import LeaderboardEntry, TransactionSort, TransactionView
+from guildbank.features.economy.queries import TransactionSort
+from guildbank.features.economy.schemas import LeaderboardEntryOut, TransactionOut
 from guildbank.features.guilds.service import register_guild
 from guildbank.ledger.errors import TransactionNotFound
 from guildbank.platform.uow import Services, unit_of_work
@@ -24,7 +25,7 @@ async def board(services: Services, guild_id: str, limit: int = 25) -> list[tupl
     return [(row.rank, row.user_id, row.balance) for row in rows]
 
 
-async def rank(services: Services, guild_id: str, user_id: str) -> LeaderboardEntry | None:
+async def rank(services: Services, guild_id: str, user_id: str) -> LeaderboardEntryOut | None:
     async with unit_of_work(services, read_only=True) as uow:
         return await reports.rank_of(uow, guild_id=guild_id, user_id=user_id)
 
@@ -47,7 +48,7 @@ async def transactions(
     limit: int = 50,
     offset: int = 0,
     sort: TransactionSort = "newest",
-) -> list[TransactionView]:
+) -> list[TransactionOut]:
     async with unit_of_work(services, read_only=True) as uow:
         return await reports.list_transactions(
             uow,
@@ -62,7 +63,7 @@ async def transactions(
         )
 
 
-def ids(views: list[TransactionView]) -> list[int]:
+def ids(views: list[TransactionOut]) -> list[int]:
     return [view.id for view in views]
 
 
@@ -137,7 +138,7 @@ async def test_rank_of_a_member_outside_the_top(services: Services, guild: str) 
         (3, member(1), 300),
     ]
     mine = await rank(services, guild, member(4))
-    assert mine == LeaderboardEntry(rank=5, user_id=member(4), balance=50, total_received=0)
+    assert mine == LeaderboardEntryOut(rank=5, user_id=member(4), balance=50, total_received=0)
     tied = await rank(services, guild, member(1))
     assert tied is not None
     assert tied.rank == 3

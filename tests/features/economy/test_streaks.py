@@ -1,20 +1,15 @@
-"""Streak growth and multiplier tiers (SPEC §4.2): pure rules, checked on arbitrary tables."""
+"""Streak multiplier tiers (SPEC §4.2): pure rules, checked on arbitrary tables.
+
+How a streak grows is one SQL update (ledger.members.mark_daily_claim): test_daily.py."""
 
 from __future__ import annotations
-
-from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from guildbank.features.economy.streaks import (
-    DEFAULT_STREAK_BONUSES,
-    NO_TIER,
-    daily_award,
-    next_streak,
-    tier_for,
-)
+from guildbank.features.economy.streaks import NO_TIER, tier_for
+from guildbank.features.guilds.rules import DEFAULT_STREAK_BONUSES
 
 tables = st.dictionaries(
     keys=st.integers(min_value=1, max_value=400),
@@ -22,7 +17,6 @@ tables = st.dictionaries(
     max_size=8,
 )
 streaks = st.integers(min_value=0, max_value=500)
-days = st.dates(min_value=date(2000, 1, 2), max_value=date(2100, 1, 1))
 
 
 @given(streak=streaks, bonuses=tables)
@@ -39,13 +33,6 @@ def test_tier_is_the_highest_threshold_not_above_the_streak(
     assert tier.multiplier == bonuses[max(reached)]
     # No other reached threshold is higher, and any higher one is above the streak.
     assert all(t <= tier.threshold or t > streak for t in bonuses)
-
-
-@given(streak=streaks, bonuses=tables, amount=st.integers(min_value=0, max_value=10_000))
-def test_daily_award_is_amount_times_the_tier_multiplier(
-    streak: int, bonuses: dict[int, int], amount: int
-) -> None:
-    assert daily_award(amount, streak, bonuses) == amount * tier_for(streak, bonuses).multiplier
 
 
 @given(streak=st.integers(min_value=1, max_value=499), bonuses=tables)
@@ -80,8 +67,8 @@ def test_default_table_matches_the_spec() -> None:
     assert dict(DEFAULT_STREAK_BONUSES) == {8: 2, 16: 4, 32: 8, 64: 16}
 
 
-def test_custom_table_at_a_hundred_days_pays_2560() -> None:
-    assert daily_award(10, 100, {8: 2, 16: 4, 32: 16, 64: 256}) == 2560
+def test_custom_table_at_a_hundred_days_multiplies_by_256() -> None:
+    assert tier_for(100, {8: 2, 16: 4, 32: 16, 64: 256}).multiplier == 256
 
 
 def test_custom_threshold_gets_a_descriptive_name() -> None:
@@ -91,23 +78,4 @@ def test_custom_threshold_gets_a_descriptive_name() -> None:
 
 def test_empty_table_pays_the_base_amount() -> None:
     assert tier_for(500, {}) == NO_TIER
-    assert daily_award(10, 500, {}) == 10
-
-
-@given(today=days, previous=st.integers(min_value=0, max_value=1000))
-def test_claiming_the_day_after_extends_the_streak(today: date, previous: int) -> None:
-    assert next_streak(previous, today - timedelta(days=1), today) == previous + 1
-
-
-@given(
-    today=days,
-    previous=st.integers(min_value=0, max_value=1000),
-    gap=st.integers(min_value=2, max_value=3000),
-)
-def test_any_gap_resets_the_streak_to_one(today: date, previous: int, gap: int) -> None:
-    assert next_streak(previous, today - timedelta(days=gap), today) == 1
-
-
-@given(today=days, previous=st.integers(min_value=0, max_value=1000))
-def test_first_claim_starts_at_one(today: date, previous: int) -> None:
-    assert next_streak(previous, None, today) == 1
+    assert tier_for(500, {}).multiplier == 1

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from guildbank.core.errors import InvalidInput
+import pytest
+from sqlalchemy import event
+
+from guildbank.core.errors import InvalidInput, RateLimited
 from guildbank.features.economy import queries as reports
 from guildbank.features.economy import service as economy
 from guildbank.features.economy.errors import CooldownActive
@@ -14,6 +17,7 @@ from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import START, FakeClock
 from tests.factories import (
     balance_view,
+    claim,
     configure,
     fund,
     guild_money,
@@ -210,3 +214,63 @@ async def test_giving_back_does_not_count_toward_the_givers_roles(
     result = await send(services, guild, GIVER, RECEIVER, 10)
     assert result.roles_earned == [role]
     assert (await guild_money(services, guild)).accounts[GIVER] == (990, 0, 10)
+
+
+async def test_the_service_enforces_the_balance_change_rate_limit(
+    services: Services, guild: str
+) -> None:
+    """Every caller is limited, not only the API; a member's dailies and transfers share one
+    budget, and a refused transfer moves nothing."""
+    await configure(services, guild, rate_limit_per_minute=2)
+    await claim(services, guild, GIVER)
+    await send(services, guild, GIVER, RECEIVER, 1)
+    before = await guild_money(services, guild)
+    with pytest.raises(RateLimited) as caught:
+        await send(services, guild, GIVER, RECEIVER, 1)
+    assert caught.value.code == "rate_limited"
+    assert caught.value.fields["retry_after_seconds"] >= 1
+    assert await guild_money(services, guild) == before
+    await send(services, guild, RECEIVER, GIVER, 1)  # the receiver's budget is their own
+
+
+class CountingPool:
+    """The driver pool, counting its statements (asyncpg's Pool has fixed slots)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self.statements = 0
+
+    async def fetch(self, *args: Any) -> Any:
+        self.statements += 1
+        return await self.pool.fetch(*args)
+
+
+async def test_a_transfer_between_known_members_keeps_its_round_trips(
+    services: Services, guild: str, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The benchmarked path: on PostgreSQL one autocommitted statement on the driver pool and
+    nothing through the ORM; on SQLite the posting's statements in one transaction."""
+    await send(services, guild, GIVER, RECEIVER, 1)  # opens both accounts, fills the caches
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    counting = CountingPool(await services.standalone_pool())
+    if services.driver_pool is not None:
+
+        async def get() -> CountingPool:
+            return counting
+
+        monkeypatch.setattr(services.driver_pool, "get", get)
+    engine = services.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await send(services, guild, GIVER, RECEIVER, 1)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    if backend == "postgres":
+        assert (counting.statements, statements) == (1, [])
+    else:
+        # BEGIN IMMEDIATE, two balance updates, the transaction row, its entries.
+        assert (counting.statements, len(statements)) == (0, 5), statements

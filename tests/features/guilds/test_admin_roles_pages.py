@@ -18,23 +18,18 @@ from guildbank.web.state import DashboardState
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID
 from tests.factories import configure
 from tests.fakes.discord import FakeDiscord, FakeMember, FakeRole
-from tests.web.fixtures import client_for, running_app
-from tests.web.helpers import discord_overrides, login_local, oauth_login, page_csrf
+from tests.web.fixtures import client_for, logged_in_as, running_app
+from tests.web.helpers import (
+    SETTINGS_FORM,
+    discord_overrides,
+    login_local,
+    oauth_login,
+    page_csrf,
+)
 
 A, B = int(GUILD_ID), int(OTHER_GUILD_ID)
 G = f"/admin/guilds/{GUILD_ID}"
 H = f"/admin/guilds/{OTHER_GUILD_ID}"
-SETTINGS = {
-    "currency_name": "bytes",
-    "currency_emoji": "x",
-    "starting_balance": "100",
-    "daily_amount": "10",
-    "max_transfer": "1000",
-    "confirm_threshold": "100",
-    "transfer_cooldown_hours": "0",
-    "rate_limit_per_minute": "0",
-    "timezone": "UTC",
-}
 
 
 @pytest.fixture
@@ -62,9 +57,7 @@ def banker(discord: FakeDiscord, bankers: FakeRole) -> FakeMember:
 async def banker_client(
     discord_app: FastAPI, discord: FakeDiscord, banker: FakeMember
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(discord_app) as client:
-        response = await oauth_login(client, discord, banker.id)
-        assert response.status_code == 303, response.text
+    async with logged_in_as(discord_app, discord, banker.id) as client:
         yield client
 
 
@@ -85,7 +78,7 @@ async def test_an_admin_role_gives_access_to_that_server_only(
     saved = await banker_client.post(
         f"{G}/settings",
         data={
-            **SETTINGS,
+            **SETTINGS_FORM,
             "daily_amount": "42",
             "admin_role": str(banker.roles[0]),
             "csrf_token": token,
@@ -124,7 +117,7 @@ async def test_losing_the_role_revokes_access_on_the_next_check(
     discord.get_member(A, banker.id).roles.clear()  # type: ignore[union-attr]
     assert (await banker_client.get(G)).status_code == 404
     refused = await banker_client.post(
-        f"{G}/settings", data={**SETTINGS, "daily_amount": "1", "csrf_token": token}
+        f"{G}/settings", data={**SETTINGS_FORM, "daily_amount": "1", "csrf_token": token}
     )
     assert refused.status_code == 404
     assert f'href="{G}"' not in (await banker_client.get("/admin/")).text
@@ -202,7 +195,7 @@ async def test_the_settings_page_picks_admin_roles_by_name(
     token = await page_csrf(banker_client, f"{G}/settings")
     saved = await banker_client.post(
         f"{G}/settings",
-        data={**SETTINGS, "admin_role": [str(bankers.id), str(mods.id)], "csrf_token": token},
+        data={**SETTINGS_FORM, "admin_role": [str(bankers.id), str(mods.id)], "csrf_token": token},
     )
     assert saved.status_code == 303, saved.text[:300]
     async with unit_of_work(services, read_only=True) as uow:
@@ -221,20 +214,21 @@ async def test_admin_roles_without_the_bot_token_are_typed_as_ids(
         assert 'name="admin_role_ids" value=""' in page
         token = await page_csrf(client, f"{G}/settings")
         bad = await client.post(
-            f"{G}/settings", data={**SETTINGS, "admin_role_ids": "123 abc", "csrf_token": token}
+            f"{G}/settings",
+            data={**SETTINGS_FORM, "admin_role_ids": "123 abc", "csrf_token": token},
         )
         assert bad.status_code == 400
         assert 'id="admin_role_ids-error" role="alert">Must be a Discord id' in bad.text
         ids = "111111111111111111, 222222222222222222"
         saved = await client.post(
-            f"{G}/settings", data={**SETTINGS, "admin_role_ids": ids, "csrf_token": token}
+            f"{G}/settings", data={**SETTINGS_FORM, "admin_role_ids": ids, "csrf_token": token}
         )
         assert saved.status_code == 303
         page = (await client.get(f"{G}/settings")).text
         assert 'value="111111111111111111 222222222222222222"' in page
         too_many = " ".join(str(10**17 + n) for n in range(26))
         refused = await client.post(
-            f"{G}/settings", data={**SETTINGS, "admin_role_ids": too_many, "csrf_token": token}
+            f"{G}/settings", data={**SETTINGS_FORM, "admin_role_ids": too_many, "csrf_token": token}
         )
         assert refused.status_code == 400
         assert "Choose at most 25 admin roles." in refused.text

@@ -31,7 +31,7 @@ async def test_a_new_guild_gets_the_spec_defaults(services: Services) -> None:
     async with unit_of_work(services) as uow:
         assert await register_guild(uow, guild_id=GUILD_ID, name="Fresh")
         await uow.commit()
-    services.configs.clear()  # read from the database, not from the cache
+    services.caches.clear()  # read from the database, not from the cache
     config = await read_config(services, GUILD_ID)
     assert config.starting_balance == 100
     assert config.daily_amount == 10
@@ -55,7 +55,7 @@ async def test_registering_twice_is_a_no_op(services: Services, guild: str) -> N
         assert not await register_guild(uow, guild_id=guild, name="Test guild")
         await uow.commit()
     assert await guild_money(services, guild) == before
-    services.configs.clear()
+    services.caches.clear()
     assert (await read_config(services, guild)).daily_amount == 42
 
 
@@ -105,7 +105,7 @@ async def test_update_config_persists_every_setting(services: Services, guild: s
         "timezone": "Europe/Paris",
     }
     returned = await configure(services, guild, **changes)
-    services.configs.clear()
+    services.caches.clear()
     stored = await read_config(services, guild)
     assert stored == returned == EconomyConfig(**changes)
 
@@ -139,7 +139,7 @@ async def test_invalid_changes_are_refused_and_change_nothing(
     assert caught.value.code == code
     assert await guild_money(services, guild) == before
     assert await read_config(services, guild) == before_config
-    services.configs.clear()
+    services.caches.clear()
     assert await read_config(services, guild) == before_config
 
 

@@ -7,26 +7,22 @@ and API tests cover both backends.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import structlog
 
-from guildbank.features.guilds.service import register_guild, update_config
+from guildbank.bot import menus
 from guildbank.features.squads import admin as squad_admin
 from guildbank.features.squads import queries as squads
 from guildbank.features.squads import service as squads_service
+from guildbank.features.squads.schemas import SquadOut
 from guildbank.platform.uow import Services, unit_of_work
-from guildbank.runtime.app import create_app
-from guildbank.runtime.bot import create_bot
-from guildbank.runtime.client import GuildbankClient
-from tests.conftest import settings_for
+from tests.bot.world import WAIT, BotWorld
 from tests.factories import balance_view, fund
-from tests.fakes.discord import FakeDiscord, FakeGuild, FakeInteraction, FakeMember, running_bot
+from tests.fakes.discord import FakeDiscord, FakeGuild, FakeInteraction, FakeMember
 
-INTERNAL_KEY = "squads-bot-test-key"
 ROLE_PATH = r"/guilds/\d+/members/\d+/roles/\d+"
 
 
@@ -35,38 +31,59 @@ def backend() -> str:
     return "sqlite"
 
 
+async def _create_squad(world: BotWorld, name: str, role_id: int, **fields: Any) -> SquadOut:
+    async with unit_of_work(world.services) as uow:
+        view = await squad_admin.create_squad(
+            uow, guild_id=world.gid, role_id=str(role_id), name=name, **fields
+        )
+        await uow.commit()
+    return view
+
+
 @dataclass
 class World:
-    discord: FakeDiscord
-    services: Services
-    guild: FakeGuild
-    alice: FakeMember
-    bob: FakeMember
-    red: squads.SquadView
-    blue: squads.SquadView
+    """The shared bot world (``tests/bot/world.py``) with two squads, Red and Blue."""
+
+    base: BotWorld
+    red: SquadOut
+    blue: SquadOut
+
+    @property
+    def discord(self) -> FakeDiscord:
+        return self.base.discord
+
+    @property
+    def services(self) -> Services:
+        return self.base.services
+
+    @property
+    def guild(self) -> FakeGuild:
+        return self.base.guild
 
     @property
     def gid(self) -> str:
-        return str(self.guild.id)
+        return self.base.gid
+
+    @property
+    def alice(self) -> FakeMember:
+        return self.base.alice
+
+    @property
+    def bob(self) -> FakeMember:
+        return self.base.bob
 
     async def command(
         self, member: FakeMember, name: str, options: dict[str, Any] | None = None
     ) -> FakeInteraction:
-        interaction = await self.discord.slash_command(self.guild.id, member.user.id, name, options)
-        await self.discord.wait_for_response(interaction)
+        interaction, _ = await self.base.command(member, name, options)
         return interaction
 
     def reply(self, interaction: FakeInteraction) -> dict[str, Any]:
         message: dict[str, Any] = self.discord.response_message(interaction)
         return message
 
-    async def squad(self, name: str, role_id: int, **fields: Any) -> squads.SquadView:
-        async with unit_of_work(self.services) as uow:
-            view = await squad_admin.create_squad(
-                uow, guild_id=self.gid, role_id=str(role_id), name=name, **fields
-            )
-            await uow.commit()
-        return view
+    async def squad(self, name: str, role_id: int, **fields: Any) -> SquadOut:
+        return await _create_squad(self.base, name, role_id, **fields)
 
     async def join(self, member: FakeMember, squad_id: int) -> None:
         async with unit_of_work(self.services) as uow:
@@ -84,43 +101,14 @@ class World:
 
 
 @pytest.fixture
-async def world(services: Services, database_url: str) -> AsyncIterator[World]:
-    """A guild with two squads and the real bot running (replaces tests/bot's ``world`` here)."""
-    async with FakeDiscord() as discord:
-        guild = discord.add_guild(name="Squad Guild")
-        alice = discord.add_member(guild.id, username="alice")
-        bob = discord.add_member(guild.id, username="bob")
-        red_role = discord.add_role(guild.id, "Red", position=5)
-        blue_role = discord.add_role(guild.id, "Blue", position=6)
-        async with unit_of_work(services) as uow:
-            await register_guild(uow, guild_id=str(guild.id), name=guild.name)
-            await update_config(uow, guild_id=str(guild.id), changes={"rate_limit_per_minute": 0})
-            await uow.commit()
-        app = create_app(settings_for(database_url), services, internal_key=INTERNAL_KEY)
-        bot = await create_bot(
-            discord.token,
-            GuildbankClient.in_process(app, INTERNAL_KEY),
-            rest_url=discord.rest_url,
-            command_guilds=[guild.id],
-        )
-        made = []
-        for name, role_id, fields in (
-            ("Red", red_role.id, {"emoji": "🔴", "description": "Reds win"}),
-            ("Blue", blue_role.id, {"switch_cost": 80}),
-        ):
-            async with unit_of_work(services) as uow:
-                made.append(
-                    await squad_admin.create_squad(
-                        uow, guild_id=str(guild.id), role_id=str(role_id), name=name, **fields
-                    )
-                )
-                await uow.commit()
-        world = World(discord, services, guild, alice, bob, *made)
-        try:
-            async with running_bot(bot.bot, discord):
-                yield world
-        finally:
-            await bot.state.api.aclose()
+async def world(world: BotWorld) -> World:
+    """tests/bot's ``world`` (requested by the same name) with two squads and the bot running."""
+    red_role = world.discord.add_role(world.guild.id, "Red", position=5)
+    blue_role = world.discord.add_role(world.guild.id, "Blue", position=6)
+    red = await _create_squad(world, "Red", red_role.id, emoji="🔴", description="Reds win")
+    blue = await _create_squad(world, "Blue", blue_role.id, switch_cost=80)
+    await world.start_bot()
+    return World(world, red, blue)
 
 
 def roles_of(world: World, member: FakeMember) -> set[int]:
@@ -220,13 +208,41 @@ async def test_cancelling_the_confirmation_joins_nothing(world: World) -> None:
     )
     await world.discord.wait_for_response(picked)
     assert world.reply(asked)["content"] == "Join **Red**? It's free for you."
+    intruder = await world.discord.button_click(
+        int(prompt["id"]), label="Join", user_id=world.alice.user.id
+    )
+    refusal = (await world.discord.wait_for_response(intruder)).json
+    assert refusal["data"]["content"] == "Only the member who asked can answer this."
+    assert refusal["data"]["flags"] & 64  # ephemeral
     pressed = await world.discord.button_click(
         int(prompt["id"]), label="Cancel", user_id=world.bob.user.id
     )
     await world.discord.wait_for_response(pressed)
     assert world.reply(asked)["content"] == "Cancelled: you did not join a squad."
+    assert await world.squad_of(world.alice) is None
     assert await world.squad_of(world.bob) is None
     assert world.discord.calls("PUT", f"/guilds/{world.guild.id}/members") == []
+
+
+async def test_an_unanswered_confirmation_times_out_with_its_buttons_disabled(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(menus, "MENU_TIMEOUT_SECONDS", 0.3)  # the confirmation, not the picker
+    asked = await world.command(world.bob, "squads join")
+    picked = await world.discord.select_menu(
+        int(world.reply(asked)["id"]), None, [str(world.red.id)], user_id=world.bob.user.id
+    )
+    await world.discord.wait_for_response(picked)
+
+    app = world.discord.application_id
+    await world.discord.wait_for_call(
+        "PATCH", rf"/webhooks/{app}/{asked.token}/messages/.+", timeout=WAIT
+    )
+    message = world.reply(asked)
+    assert message["content"] == "Timed out: you did not join a squad."
+    buttons = [c for row in message["components"] for c in row["components"]]
+    assert [(b["label"], b["disabled"]) for b in buttons] == [("Join", True), ("Cancel", True)]
+    assert await world.squad_of(world.bob) is None
 
 
 async def test_leave_removes_the_role(world: World) -> None:

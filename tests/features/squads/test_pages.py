@@ -5,24 +5,21 @@ CSRF, and a manager of one server who cannot touch another server's squads."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 
-import hikari
 import httpx
-import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 
 from guildbank.features.squads import admin as squad_admin
 from guildbank.features.squads import queries as squads
+from guildbank.features.squads.schemas import SquadOut
 from guildbank.platform.models.squads import SquadMembership
 from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID
 from tests.factories import db_snapshot, member
-from tests.fakes.discord import FakeDiscord, FakeMember
+from tests.fakes.discord import FakeDiscord
 from tests.features.squads.test_service import join, make_squad, role, squad_of
-from tests.web.fixtures import client_for
-from tests.web.helpers import oauth_login, page_csrf
+from tests.web.helpers import page_csrf
 
 G = f"/admin/guilds/{GUILD_ID}"
 NEW = {
@@ -43,7 +40,7 @@ async def _post(
     return await client.post(path, data={**data, "csrf_token": token})
 
 
-async def _all(services: Services, guild_id: str = GUILD_ID) -> list[squads.SquadView]:
+async def _all(services: Services, guild_id: str = GUILD_ID) -> list[SquadOut]:
     async with unit_of_work(services, read_only=True) as uow:
         rows = await squads.list_squads(uow, guild_id=guild_id, include_inactive=True)
         await uow.commit()
@@ -254,27 +251,6 @@ async def test_forms_without_the_csrf_token_are_refused(
             assert "CSRF" in response.text
     assert await _snapshot(services, (guild,)) == before
     assert [(s.name, s.is_active) for s in await _all(services)] == [("Reds", True)]
-
-
-MANAGE_GUILD = int(hikari.Permissions.MANAGE_GUILD)
-
-
-@pytest.fixture
-def manager(discord: FakeDiscord) -> FakeMember:
-    """Manage Server in guild A; an ordinary member of guild B."""
-    mara = discord.add_member(int(GUILD_ID), username="mara", permissions=MANAGE_GUILD)
-    discord.add_member(int(OTHER_GUILD_ID), mara.id)
-    return mara
-
-
-@pytest.fixture
-async def manager_client(
-    discord_app: FastAPI, discord: FakeDiscord, manager: FakeMember
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(discord_app) as client:
-        response = await oauth_login(client, discord, manager.id)
-        assert response.status_code == 303, response.text
-        yield client
 
 
 async def test_a_manager_of_one_server_cannot_touch_another_servers_squads(

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from guildbank.core.errors import GuildbankError, InvalidInput
+from guildbank.core.errors import GuildbankError, InvalidInput, RateLimited
 from guildbank.features.economy import queries as reports
 from guildbank.features.economy.membership import set_member_active
 from guildbank.features.guilds.errors import GuildNotFound
@@ -31,13 +31,22 @@ from guildbank.features.squads.errors import (
     SquadNotEmpty,
     SquadNotFound,
 )
+from guildbank.features.squads.schemas import SquadDeleteOut, SquadJoinOut, SquadLeaveOut, SquadOut
 from guildbank.ledger import integrity
 from guildbank.ledger.errors import InsufficientBalance
 from guildbank.platform.models.ledger import LedgerTransaction
 from guildbank.platform.models.squads import SquadMembership
 from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID
-from tests.factories import balance_view, fund, guild_money, member, open_account
+from tests.factories import (
+    balance_view,
+    claim,
+    configure,
+    fund,
+    guild_money,
+    member,
+    open_account,
+)
 
 ALICE, BOB, CAROL = member(1), member(2), member(3)
 
@@ -48,7 +57,7 @@ def role(n: int) -> str:
 
 async def make_squad(
     services: Services, guild_id: str, name: str, n: int, **fields: Any
-) -> squads.SquadView:
+) -> SquadOut:
     async with unit_of_work(services) as uow:
         view = await squad_admin.create_squad(
             uow, guild_id=guild_id, role_id=role(n), name=name, **fields
@@ -57,9 +66,7 @@ async def make_squad(
     return view
 
 
-async def join(
-    services: Services, guild_id: str, user_id: str, squad_id: int
-) -> squads_service.JoinResult:
+async def join(services: Services, guild_id: str, user_id: str, squad_id: int) -> SquadJoinOut:
     async with unit_of_work(services) as uow:
         result = await squads_service.join_squad(
             uow, guild_id=guild_id, user_id=user_id, squad_id=squad_id
@@ -68,7 +75,7 @@ async def join(
     return result
 
 
-async def leave(services: Services, guild_id: str, user_id: str) -> squads_service.LeaveResult:
+async def leave(services: Services, guild_id: str, user_id: str) -> SquadLeaveOut:
     async with unit_of_work(services) as uow:
         result = await squads_service.leave_squad(uow, guild_id=guild_id, user_id=user_id)
         await uow.commit()
@@ -278,7 +285,7 @@ async def test_update_changes_only_what_is_given(services: Services, guild: str)
     await join(services, guild, ALICE, red.id)
     await join(services, guild, BOB, red.id)
 
-    async def update(**changes: Any) -> squads.SquadView:
+    async def update(**changes: Any) -> SquadOut:
         async with unit_of_work(services) as uow:
             view = await squad_admin.update_squad(
                 uow, guild_id=guild, squad_id=red.id, changes=changes
@@ -320,7 +327,7 @@ async def test_delete_needs_an_explicit_move_or_kick(services: Services, guild: 
         await join(services, guild, user, red.id)
     await join(services, guild, CAROL, blue.id)
 
-    async def delete(squad_id: int, **options: Any) -> squad_admin.DeleteResult:
+    async def delete(squad_id: int, **options: Any) -> SquadDeleteOut:
         async with unit_of_work(services) as uow:
             result = await squad_admin.delete_squad(
                 uow, guild_id=guild, squad_id=squad_id, **options
@@ -370,7 +377,7 @@ async def test_list_counts_members_and_prices_joins_for_a_member(
     await join(services, guild, CAROL, red.id)
     await leave(services, guild, CAROL)
 
-    async def listing(**options: Any) -> list[squads.SquadView]:
+    async def listing(**options: Any) -> list[SquadOut]:
         async with unit_of_work(services, read_only=True) as uow:
             return await squads.list_squads(uow, guild_id=guild, **options)
 
@@ -515,3 +522,15 @@ async def test_a_double_clicked_switch_charges_once(services: Services, guild: s
     assert {money.balance(u) for u in users} == {450}
     assert await squad_join_charges(services, guild) == len(users)
     await assert_clean(services, guild)
+
+
+async def test_joining_spends_the_members_balance_change_budget(
+    services: Services, guild: str
+) -> None:
+    red = await make_squad(services, guild, "Red", 1)
+    await configure(services, guild, rate_limit_per_minute=1)
+    await claim(services, guild, ALICE)
+    with pytest.raises(RateLimited):
+        await join(services, guild, ALICE, red.id)
+    assert await squad_of(services, guild, ALICE) is None
+    await join(services, guild, BOB, red.id)

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
-from guildbank.core.errors import InvalidInput
+from guildbank.features.economy.rules import AdjustAction, check_adjustment, required_reason
 from guildbank.features.economy.schemas import AdjustOut, ReversalOut
-from guildbank.features.economy.service import _check_reason, _refuse_overdraft
 from guildbank.features.guilds.queries import get_config
-from guildbank.ledger import posting as ledger
-from guildbank.ledger.accounts import ensure_account, lock_mint
-from guildbank.ledger.errors import AlreadyReversed, TransactionNotFound
-from guildbank.ledger.legs import Leg, reversal_legs
-from guildbank.ledger.limits import MAX_AMOUNT
-from guildbank.platform.models.ledger import Account, LedgerEntry, LedgerTransaction
+from guildbank.ledger import posting
+from guildbank.ledger.accounts import ensure_account, lock_mint, read_balance
+from guildbank.ledger.legs import Leg
+from guildbank.ledger.reversals import reversible
+from guildbank.ledger.types import TransactionType
 from guildbank.platform.uow import UnitOfWork
 
-__all__ = ["AdjustResult", "ReversalResult", "adjust_balance", "reverse_transaction"]
-
-AdjustAction = Literal["add", "remove", "set"]
-AdjustResult = AdjustOut
-ReversalResult = ReversalOut
+__all__ = ["AdjustAction", "adjust_balance", "reverse_transaction"]
 
 
 async def adjust_balance(
@@ -35,28 +24,19 @@ async def adjust_balance(
     amount: int,
     reason: str,
     actor_id: str | None,
-) -> AdjustResult:
+) -> AdjustOut:
     """Admin add / remove / set of a member's balance, against the mint, with a reason."""
-    reason = _check_reason(reason)
-    minimum = 0 if action == "set" else 1
-    if not minimum <= amount <= MAX_AMOUNT:
-        raise InvalidInput(
-            f"The amount must be between {minimum} and {MAX_AMOUNT}.", code="invalid_amount"
-        )
+    reason = required_reason(reason)
+    check_adjustment(action, amount)
     config = await get_config(uow, guild_id)
-    account = await ensure_account(uow, guild_id, user_id, config)
+    account = await ensure_account(uow, guild_id, user_id, starting_balance=config.starting_balance)
     mint = await lock_mint(uow, guild_id)  # before the member row: see lock_mint
     if action == "set":
-        current = (
-            await uow.session.execute(
-                select(Account.balance).where(Account.id == account).with_for_update()
-            )
-        ).scalar_one()
-        delta = amount - current
+        delta = amount - await read_balance(uow, account, lock=True)
     else:
         delta = amount if action == "add" else -amount
     if delta == 0:
-        return AdjustResult(
+        return AdjustOut(
             guild_id=guild_id,
             user_id=user_id,
             action=action,
@@ -64,18 +44,15 @@ async def adjust_balance(
             balance=amount,
             transaction_id=None,
         )
-    try:
-        posted = await ledger.post(
-            uow.session,
-            guild_id=guild_id,
-            type="admin_adjust",
-            legs=[Leg(mint, -delta), Leg(account, delta)],
-            now=uow.now,
-            reason=reason,
-            actor_id=actor_id,
-        )
-    except ledger.Overdraft:
-        raise await _refuse_overdraft(uow, account, -delta, config, "remove") from None
+    posted = await posting.post(
+        uow,
+        guild_id=guild_id,
+        type=TransactionType.ADMIN_ADJUST,
+        legs=[Leg(mint, -delta), Leg(account, delta)],
+        reason=reason,
+        actor_id=actor_id,
+        payer=posting.Payer(account, config.currency_name, config.starting_balance, verb="remove"),
+    )
     balance = posted.entry(account).balance_after
     uow.emit(
         "balance.adjusted",
@@ -87,7 +64,7 @@ async def adjust_balance(
         actor_id=actor_id,
         transaction_id=posted.id,
     )
-    return AdjustResult(
+    return AdjustOut(
         guild_id=guild_id,
         user_id=user_id,
         action=action,
@@ -99,55 +76,21 @@ async def adjust_balance(
 
 async def reverse_transaction(
     uow: UnitOfWork, *, guild_id: str, transaction_id: int, reason: str, actor_id: str | None
-) -> ReversalResult:
+) -> ReversalOut:
     """Undo a transaction with an opposite one; history is never edited."""
-    reason = _check_reason(reason)
+    reason = required_reason(reason)
     config = await get_config(uow, guild_id)
-    original = (
-        await uow.session.execute(
-            select(LedgerTransaction).where(
-                LedgerTransaction.id == transaction_id, LedgerTransaction.guild_id == guild_id
-            )
-        )
-    ).scalar_one_or_none()
-    if original is None:
-        raise TransactionNotFound(transaction_id)
-    if original.type == "reversal":
-        raise InvalidInput("A reversal cannot itself be reversed.", code="cannot_reverse_reversal")
-    already = (
-        await uow.session.execute(
-            select(LedgerTransaction.id).where(LedgerTransaction.reverses_id == transaction_id)
-        )
-    ).scalar_one_or_none()
-    if already is not None:
-        raise AlreadyReversed(transaction_id)
-    entries = (
-        await uow.session.execute(
-            select(LedgerEntry.account_id, LedgerEntry.amount).where(
-                LedgerEntry.transaction_id == transaction_id
-            )
-        )
-    ).all()
-    legs = reversal_legs(original.type, entries)
-    try:
-        posted = await ledger.post(
-            uow.session,
-            guild_id=guild_id,
-            type="reversal",
-            legs=legs,
-            now=uow.now,
-            reason=reason,
-            actor_id=actor_id,
-            reverses_id=transaction_id,
-        )
-    except ledger.Overdraft:
-        debtor = next(leg for leg in legs if leg.amount < 0)
-        raise await _refuse_overdraft(uow, debtor.account_id, -debtor.amount, config) from None
-    except IntegrityError as error:
-        if "reverses_id" not in str(error.orig):
-            raise
-        await uow.rollback()
-        raise AlreadyReversed(transaction_id) from None
+    original = await reversible(uow, guild_id=guild_id, transaction_id=transaction_id)
+    posted = await posting.post(
+        uow,
+        guild_id=guild_id,
+        type=TransactionType.REVERSAL,
+        legs=original.legs,
+        reason=reason,
+        actor_id=actor_id,
+        reverses_id=transaction_id,
+        payer=posting.Payer(original.debtor, config.currency_name, config.starting_balance),
+    )
     uow.emit(
         "transaction.reversed",
         guild_id,
@@ -155,7 +98,7 @@ async def reverse_transaction(
         reversal_id=posted.id,
         actor_id=actor_id,
     )
-    return ReversalResult(
+    return ReversalOut(
         id=posted.id,
         reverses_id=transaction_id,
         guild_id=guild_id,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import hikari
 import lightbulb
 
-from guildbank.bot.checks import economy_admin
+from guildbank.bot.checks import IN_GUILDS, economy_admin
 from guildbank.bot.state import BotState
 from guildbank.features.economy.client import EconomyClient
 from guildbank.features.guilds.render import money
@@ -21,7 +21,7 @@ loader = lightbulb.Loader()
 economy = lightbulb.Group(
     "economy",
     "Admin tools for members' balances",
-    contexts=[hikari.ApplicationContextType.GUILD],
+    contexts=IN_GUILDS,
     default_member_permissions=hikari.Permissions.MANAGE_GUILD,
 )
 

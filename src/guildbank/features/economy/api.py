@@ -12,13 +12,13 @@ from guildbank.api.deps import (
     Caller,
     GuildId,
     UserId,
-    api_state,
     authorize,
     parse_body,
     read,
     require,
     write,
 )
+from guildbank.api.lean import LeanRoute
 from guildbank.core.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN
 from guildbank.features.economy import admin as economy_admin
 from guildbank.features.economy import queries as reports
@@ -64,8 +64,7 @@ async def get_balance(request: Request, guild_id: GuildId, user_id: UserId, _: C
     """A member's balance; an unknown member reads as the starting balance."""
 
     async def action(uow: UnitOfWork) -> BalanceOut:
-        view = await reports.get_balance(uow, guild_id=guild_id, user_id=user_id)
-        return BalanceOut.model_validate(view)
+        return await reports.get_balance(uow, guild_id=guild_id, user_id=user_id)
 
     return await read(request, action)
 
@@ -80,20 +79,40 @@ async def claim_daily(
     request: Request, guild_id: GuildId, user_id: UserId, body: DailyIn | None = None
 ) -> Response:
     """Claim the daily reward (streak multiplier applied); 409 on a second claim."""
-    state = api_state(request)
 
     async def action(uow: UnitOfWork) -> DailyOut:
-        config = await get_config(uow, guild_id)
-        await state.limit_balance_changes(guild_id, user_id, config.rate_limit_per_minute)
-        return DailyOut.model_validate(
-            await economy.claim_daily(uow, guild_id=guild_id, user_id=user_id)
+        return await economy.claim_daily(uow, guild_id=guild_id, user_id=user_id)
+
+    return await write(request, guild_id, action)
+
+
+async def create_transfer(request: Request, guild_id: GuildId) -> Response:
+    """Send bytes from one member to another, atomically (needs the ``write`` scope).
+
+    The busiest route, so it is a ``LeanRoute``: the key is checked and the body validated
+    here rather than through FastAPI's dependency machinery (same rules, same errors).
+    """
+    await authorize(request, "write")
+    body = parse_body(TransferIn, await request.body())
+
+    async def action(uow: UnitOfWork) -> TransferOut:
+        return await economy.transfer(
+            uow,
+            guild_id=guild_id,
+            giver_id=body.giver_id,
+            receiver_id=body.receiver_id,
+            amount=body.amount,
+            reason=body.reason,
         )
 
     return await write(request, guild_id, action)
 
 
-@router.post(
+router.add_api_route(
     "/transactions",
+    create_transfer,
+    methods=["POST"],
+    route_class_override=LeanRoute,
     response_model=TransferOut,
     responses={400: {"description": "A transfer rule was broken"}},
     openapi_extra={
@@ -103,39 +122,6 @@ async def claim_daily(
         }
     },
 )
-async def create_transfer(request: Request, guild_id: GuildId) -> Response:
-    """Send bytes from one member to another, atomically (needs the ``write`` scope).
-
-    The busiest route, so it is lean: the key is checked and the body validated in the
-    handler rather than through FastAPI's dependency machinery (same rules, same errors),
-    and ``serve_transfer`` serves it in front of this documented route (see app.py).
-    """
-    await authorize(request, "write")
-    body = parse_body(TransferIn, await request.body())
-    state = api_state(request)
-
-    async def action(uow: UnitOfWork) -> TransferOut:
-        config = await get_config(uow, guild_id)
-        await state.limit_balance_changes(guild_id, body.giver_id, config.rate_limit_per_minute)
-        result = await economy.transfer(
-            uow,
-            guild_id=guild_id,
-            giver_id=body.giver_id,
-            receiver_id=body.receiver_id,
-            amount=body.amount,
-            reason=body.reason,
-        )
-        return TransferOut.model_validate(result)
-
-    return await write(request, guild_id, action)
-
-
-TRANSFER_PATH = "/api/guilds/{guild_id}/bytes/transactions"
-
-
-async def serve_transfer(request: Request) -> Response:
-    """``create_transfer`` as a plain Starlette endpoint (the path parameter is a plain str)."""
-    return await create_transfer(request, request.path_params["guild_id"])
 
 
 @router.get("/transactions", response_model=list[TransactionOut])
@@ -153,8 +139,8 @@ async def list_transactions(
 ) -> Response:
     """The transaction log, filtered by member, type and date range, paged and sorted."""
 
-    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
-        views = await reports.list_transactions(
+    async def action(uow: UnitOfWork) -> list[TransactionOut]:
+        return await reports.list_transactions(
             uow,
             guild_id=guild_id,
             user_id=user_id,
@@ -165,7 +151,6 @@ async def list_transactions(
             offset=offset,
             sort=sort,
         )
-        return [TransactionOut.model_validate(v).model_dump(mode="json") for v in views]
 
     return await read(request, action)
 
@@ -175,8 +160,7 @@ async def get_transaction(
     request: Request, guild_id: GuildId, transaction_id: TransactionId, _: Caller
 ) -> Response:
     async def action(uow: UnitOfWork) -> TransactionOut:
-        view = await reports.get_transaction(uow, guild_id=guild_id, transaction_id=transaction_id)
-        return TransactionOut.model_validate(view)
+        return await reports.get_transaction(uow, guild_id=guild_id, transaction_id=transaction_id)
 
     return await read(request, action)
 
@@ -193,14 +177,13 @@ async def reverse_transaction(
     """Undo a transaction with an opposite one (history is never edited)."""
 
     async def action(uow: UnitOfWork) -> ReversalOut:
-        result = await economy_admin.reverse_transaction(
+        return await economy_admin.reverse_transaction(
             uow,
             guild_id=guild_id,
             transaction_id=transaction_id,
             reason=body.reason,
             actor_id=body.actor_id,
         )
-        return ReversalOut.model_validate(result)
 
     return await write(request, guild_id, action, status_code=201)
 
@@ -216,11 +199,10 @@ async def get_history(
 ) -> Response:
     """A member's own transactions, newest first."""
 
-    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
-        views = await reports.history(
+    async def action(uow: UnitOfWork) -> list[TransactionOut]:
+        return await reports.history(
             uow, guild_id=guild_id, user_id=user_id, limit=limit, offset=offset
         )
-        return [TransactionOut.model_validate(v).model_dump(mode="json") for v in views]
 
     return await read(request, action)
 
@@ -231,9 +213,8 @@ async def get_leaderboard(
 ) -> Response:
     """Richest active members; ties go to the earliest account."""
 
-    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
-        entries = await reports.leaderboard(uow, guild_id=guild_id, limit=limit)
-        return [LeaderboardEntryOut.model_validate(e).model_dump() for e in entries]
+    async def action(uow: UnitOfWork) -> list[LeaderboardEntryOut]:
+        return await reports.leaderboard(uow, guild_id=guild_id, limit=limit)
 
     return await read(request, action)
 
@@ -289,7 +270,7 @@ async def adjust_balance(request: Request, guild_id: GuildId, body: AdjustIn) ->
     """Admin add / remove / set of a member's balance, with a mandatory reason."""
 
     async def action(uow: UnitOfWork) -> AdjustOut:
-        result = await economy_admin.adjust_balance(
+        return await economy_admin.adjust_balance(
             uow,
             guild_id=guild_id,
             user_id=body.user_id,
@@ -298,7 +279,6 @@ async def adjust_balance(request: Request, guild_id: GuildId, body: AdjustIn) ->
             reason=body.reason,
             actor_id=body.actor_id,
         )
-        return AdjustOut.model_validate(result)
 
     return await write(request, guild_id, action)
 
@@ -308,7 +288,9 @@ async def get_integrity(request: Request, guild_id: GuildId) -> Response:
     """Verify the ledger: balances match entries, transactions and the guild sum to zero."""
 
     async def action(uow: UnitOfWork) -> IntegrityOut:
-        return IntegrityOut.model_validate(await integrity.check_integrity(uow, guild_id=guild_id))
+        await get_config(uow, guild_id)  # an unknown guild is a 404, not an empty ledger
+        report = await integrity.check_integrity(uow, guild_id=guild_id)
+        return IntegrityOut.model_validate(report)  # the kernel's report, in the API's shape
 
     return await read(request, action)
 
@@ -317,8 +299,7 @@ async def get_integrity(request: Request, guild_id: GuildId) -> Response:
 async def get_role_reward_holders(request: Request, guild_id: GuildId, _: Caller) -> Response:
     """Active members and the reward roles their total received earns (the bot reconciles)."""
 
-    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
-        holders = await reports.role_reward_holders(uow, guild_id=guild_id)
-        return [RoleRewardHolderOut.model_validate(h).model_dump() for h in holders]
+    async def action(uow: UnitOfWork) -> list[RoleRewardHolderOut]:
+        return await reports.role_reward_holders(uow, guild_id=guild_id)
 
     return await read(request, action)

@@ -1,4 +1,5 @@
-"""The economy API as the bot calls it."""
+"""The economy API as the bot and integrators call it: balances, dailies, transfers, history,
+the leaderboard, admin adjustments and reversals, member presence and role-reward holders."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ __all__ = ["EconomyClient"]
 
 
 class EconomyClient(ApiTransport):
-    """The economy API as the bot calls it."""
+    """Typed economy methods; a mixin over the transport, combined in ``GuildbankClient``."""
 
     async def set_member_active(
         self, guild_id: str, user_id: str, active: bool, *, idempotency_key: str | None = None

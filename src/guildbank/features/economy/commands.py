@@ -9,6 +9,7 @@ import hikari
 import lightbulb
 from lightbulb.components import Modal, ModalContext
 
+from guildbank.bot.checks import IN_GUILDS
 from guildbank.bot.errors import explain, log_failure
 from guildbank.bot.state import BotState
 from guildbank.features.economy.client import EconomyClient
@@ -23,14 +24,13 @@ from guildbank.features.economy.roles import grant_roles
 from guildbank.features.economy.sending import send_bytes
 from guildbank.ledger.limits import MAX_REASON_LENGTH
 
-__all__ = ["GUILD_ONLY", "loader"]
+__all__ = ["loader"]
 
-GUILD_ONLY = [hikari.ApplicationContextType.GUILD]
 MODAL_TIMEOUT_SECONDS = 300.0
 
 loader = lightbulb.Loader()
 bytes_group = lightbulb.Group(
-    "bytes", "Your bytes: balance, sending, leaderboard", contexts=GUILD_ONLY
+    "bytes", "Your bytes: balance, sending, leaderboard", contexts=IN_GUILDS
 )
 
 
@@ -112,7 +112,7 @@ def _send_command(name: str, **options: Any) -> type[lightbulb.SlashCommand]:
 
 
 bytes_group.register(_send_command("send"))
-loader.command(_send_command("give", contexts=GUILD_ONLY))
+loader.command(_send_command("give", contexts=IN_GUILDS))
 
 
 @bytes_group.register
@@ -150,7 +150,7 @@ class Info(lightbulb.SlashCommand, name="info", description="How the economy wor
 
 @loader.command
 class Daily(
-    lightbulb.SlashCommand, name="daily", description="Claim your daily bytes", contexts=GUILD_ONLY
+    lightbulb.SlashCommand, name="daily", description="Claim your daily bytes", contexts=IN_GUILDS
 ):
     @lightbulb.invoke
     async def invoke(self, ctx: lightbulb.Context, state: BotState) -> None:
@@ -208,7 +208,7 @@ class SendModal(Modal):
 
 
 @loader.command
-class SendBytesMenu(lightbulb.UserCommand, name="Send bytes", contexts=GUILD_ONLY):
+class SendBytesMenu(lightbulb.UserCommand, name="Send bytes", contexts=IN_GUILDS):
     @lightbulb.invoke
     async def invoke(
         self, ctx: lightbulb.Context, state: BotState, client: lightbulb.Client

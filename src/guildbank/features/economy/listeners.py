@@ -1,4 +1,4 @@
-"""Gateway listeners: the daily reward on a member's first message, guild and member presence.
+"""Gateway listeners: the daily reward on a member's first message, members leaving and back.
 
 The message listener is the hot path of a busy server: a member who already claimed today
 is answered from the per-process memo without any API call, and a burst of messages from
@@ -17,7 +17,7 @@ from guildbank.bot.transport import ApiError
 from guildbank.features.economy.client import EconomyClient
 from guildbank.features.economy.roles import grant_roles
 
-__all__ = ["DailyListener", "PresenceListeners"]
+__all__ = ["CLAIMED_REACTION", "DailyListener", "MemberListeners"]
 
 log = structlog.get_logger(__name__)
 CLAIMED_REACTION = "✅"
@@ -27,7 +27,7 @@ Snowflake = hikari.Snowflakeish | str  # ids straight from the gateway JSON are 
 class DailyListener:
     """Awards the daily reward silently (plus a reaction) on the first message of the day.
 
-    ``create_bot`` subscribes ``on_payload``: it reads MESSAGE_CREATE straight from the
+    ``subscribe`` listens with ``on_payload``: it reads MESSAGE_CREATE straight from the
     gateway JSON, so hikari builds no message, member or user objects for the (vast
     majority of) messages that need nothing. ``on_message`` does the same from a typed event.
     """
@@ -37,6 +37,9 @@ class DailyListener:
         self.rest = rest
         self._in_flight: set[tuple[str, str]] = set()
         self.api_calls = 0
+
+    def subscribe(self, bot: hikari.GatewayBot) -> None:
+        bot.subscribe(hikari.ShardPayloadEvent, self.on_payload)
 
     async def on_payload(self, event: hikari.ShardPayloadEvent) -> None:
         if event.name != "MESSAGE_CREATE":
@@ -111,38 +114,15 @@ class DailyListener:
             await grant_roles(self.rest, guild, user, daily.roles_earned)
 
 
-class PresenceListeners:
-    """Guild registration, member leave/rejoin and the role-reward reconcile."""
+class MemberListeners:
+    """Leaving hides a member's account (leaderboards skip it); rejoining shows it again."""
 
-    def __init__(self, state: BotState, bot: hikari.GatewayBot) -> None:
+    def __init__(self, state: BotState) -> None:
         self.state = state
-        self.bot = bot
 
-    async def on_guild_available(self, event: hikari.GuildAvailableEvent) -> None:
-        await self._register(event.guild)
-
-    async def on_guild_join(self, event: hikari.GuildJoinEvent) -> None:
-        await self._register(event.guild)
-
-    async def _register(self, guild: hikari.GatewayGuild) -> None:
-        try:
-            await self.state.api.register_guild(str(guild.id), guild.name)
-            await self.reconcile_roles(str(guild.id))
-        except ApiError as error:
-            log.error("could not register guild", guild_id=str(guild.id), detail=error.detail)
-
-    async def reconcile_roles(self, guild_id: str) -> int:
-        """Grant reward roles that members earned while the bot was away; returns how many."""
-        granted = 0
-        for holder in await self.state.client(EconomyClient).role_reward_holders(guild_id):
-            member = self.bot.cache.get_member(int(guild_id), int(holder.user_id))
-            if member is None:
-                continue
-            missing = [r for r in holder.role_ids if int(r) not in member.role_ids]
-            if missing:
-                refused = await grant_roles(self.bot.rest, guild_id, holder.user_id, missing)
-                granted += len(missing) - len(refused)
-        return granted
+    def subscribe(self, bot: hikari.GatewayBot) -> None:
+        bot.subscribe(hikari.MemberDeleteEvent, self.on_member_leave)
+        bot.subscribe(hikari.MemberCreateEvent, self.on_member_join)
 
     async def on_member_leave(self, event: hikari.MemberDeleteEvent) -> None:
         await self._set_active(event.guild_id, event.user_id, active=False)

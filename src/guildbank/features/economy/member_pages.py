@@ -1,5 +1,6 @@
 """Members: search (by Discord name or id), sort, page, the inactive list, a member's balance
-and history, and balance adjustments with a mandatory reason."""
+and history, and balance adjustments. An adjustment is a ledger transaction against the mint,
+so it needs a reason: the log must say why money appeared or vanished."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from guildbank.features.economy import admin as economy_admin
 from guildbank.features.economy import queries as reports
 from guildbank.features.economy import statistics as stats
 from guildbank.features.guilds.queries import get_config
+from guildbank.ledger.limits import MAX_AMOUNT, MAX_REASON_LENGTH
 from guildbank.platform.uow import unit_of_work
 from guildbank.web.guard import NOT_YOURS, Ctx, error_page, page
 
@@ -22,11 +24,8 @@ __all__ = ["routes"]
 PAGE_SIZE = 25
 HISTORY_SIZE = 20
 ACTIONS = {"add": "Add", "remove": "Remove", "set": "Set to"}
-
-
-def _page_number(ctx: Ctx) -> int:
-    raw = ctx.query("page")
-    return max(1, int(raw)) if raw.isdigit() and len(raw) < 7 else 1
+# Longer amounts are refused as typed; shorter ones reach the ledger's own range check.
+AMOUNT_DIGITS = len(str(MAX_AMOUNT))
 
 
 async def members(ctx: Ctx) -> Response:
@@ -37,7 +36,7 @@ async def members(ctx: Ctx) -> Response:
         status = "active"
     if sort not in get_args(stats.MemberSort):
         sort = "balance"
-    number = _page_number(ctx)
+    paging = ctx.paging(PAGE_SIZE)
     user_ids: list[str] | None = None
     notice = ""
     if query and not query.isdigit():
@@ -53,30 +52,27 @@ async def members(ctx: Ctx) -> Response:
             id_prefix=query if query.isdigit() else None,
             status=cast("stats.MemberStatus", status),
             sort=cast("stats.MemberSort", sort),
-            limit=PAGE_SIZE,
-            offset=(number - 1) * PAGE_SIZE,
+            limit=paging.size,
+            offset=paging.offset,
         )
-        config = await get_config(uow, ctx.guild_id)
         await uow.commit()
     await ctx.lookup_people([row.user_id for row in found.rows])
-    pages = max(1, -(-found.total // PAGE_SIZE))
     return await ctx.render(
         "members.html",
         nav="members",
-        config=config,
         found=found,
         query=query,
         show=status,
         sort=sort,
-        page=number,
-        pages=pages,
+        page=paging.number,
+        pages=paging.count(found.total),
         notice=notice,
         sorts=get_args(stats.MemberSort),
     )
 
 
 async def _member_page(ctx: Ctx, user_id: str, *, error: str = "", status: int = 200) -> Response:
-    number = _page_number(ctx)
+    paging = ctx.paging(HISTORY_SIZE)
     async with unit_of_work(ctx.state.services, read_only=True) as uow:
         config = await get_config(uow, ctx.guild_id)
         balance = await reports.get_balance(uow, guild_id=ctx.guild_id, user_id=user_id)
@@ -85,8 +81,8 @@ async def _member_page(ctx: Ctx, user_id: str, *, error: str = "", status: int =
             uow,
             guild_id=ctx.guild_id,
             user_id=user_id,
-            limit=HISTORY_SIZE,
-            offset=(number - 1) * HISTORY_SIZE,
+            limit=paging.size,
+            offset=paging.offset,
         )
         await uow.commit()
     await ctx.lookup_people([user_id] + [e.user_id for t in history for e in t.entries])
@@ -98,30 +94,35 @@ async def _member_page(ctx: Ctx, user_id: str, *, error: str = "", status: int =
         balance=balance,
         rank=rank,
         history=history,
-        page=number,
-        more=len(history) == HISTORY_SIZE,
+        page=paging.number,
+        more=len(history) == paging.size,
         actions=ACTIONS,
+        max_reason=MAX_REASON_LENGTH,
         error=error,
         status=status,
     )
 
 
-async def member(ctx: Ctx) -> Response:
+def _user_id(ctx: Ctx) -> str | None:
+    """The member id in the URL; None when it is not a Discord id."""
     user_id = str(ctx.request.path_params["user_id"])
-    if not is_snowflake(user_id):
+    return user_id if is_snowflake(user_id) else None
+
+
+async def member(ctx: Ctx) -> Response:
+    if (user_id := _user_id(ctx)) is None:
         return error_page(NOT_YOURS, 404, session=ctx.session)
     return await _member_page(ctx, user_id)
 
 
 async def adjust(ctx: Ctx) -> Response:
     """Add, remove or set a member's balance against the mint; the reason is mandatory."""
-    user_id = str(ctx.request.path_params["user_id"])
-    if not is_snowflake(user_id):
+    if (user_id := _user_id(ctx)) is None:
         return error_page(NOT_YOURS, 404, session=ctx.session)
     action, raw_amount, reason = ctx.field("action"), ctx.field("amount"), ctx.field("reason")
     if action not in ACTIONS:
         return await _member_page(ctx, user_id, error="Choose add, remove or set.", status=400)
-    if not raw_amount.isdigit() or len(raw_amount) > 13:
+    if not raw_amount.isdigit() or len(raw_amount) > AMOUNT_DIGITS:
         return await _member_page(ctx, user_id, error="Enter a whole amount.", status=400)
     try:
         async with unit_of_work(ctx.state.services) as uow:

@@ -1,4 +1,5 @@
-"""The server overview page: stats, charts, top members, recent transactions."""
+"""The server overview: the page an admin lands on, so it answers "is the economy healthy?"
+at a glance (headline numbers, 30-day charts, top members, live recent transactions)."""
 
 from __future__ import annotations
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
+from pydantic import Field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -14,6 +14,7 @@ from guildbank.core.errors import InvalidInput
 from guildbank.core.ids import is_snowflake
 from guildbank.features.economy.rules import roles_earned
 from guildbank.features.economy.schemas import (
+    BalanceOut,
     EntryOut,
     LeaderboardEntryOut,
     RoleRewardHolderOut,
@@ -23,14 +24,14 @@ from guildbank.features.economy.streaks import tier_for
 from guildbank.features.guilds.queries import get_config
 from guildbank.features.guilds.rules import guild_today
 from guildbank.ledger.errors import TransactionNotFound
+from guildbank.platform.clock import as_utc
 from guildbank.platform.models.ledger import Account, LedgerEntry, LedgerTransaction
 from guildbank.platform.uow import UnitOfWork
 
 __all__ = [
     "BalanceView",
-    "EntryView",
-    "LeaderboardEntry",
-    "TransactionView",
+    "TransactionSort",
+    "count_members",
     "get_balance",
     "get_transaction",
     "history",
@@ -43,32 +44,11 @@ __all__ = [
 TransactionSort = Literal["newest", "oldest", "largest", "smallest"]
 
 
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands timestamps back naive; they were written in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+class BalanceView(BalanceOut):
+    """A member's balance as the API shows it, plus whether the account exists yet (an
+    unknown member reads as the starting balance; callers such as tests can tell)."""
 
-
-@dataclass(frozen=True, slots=True)
-class BalanceView:
-    guild_id: str
-    user_id: str
-    balance: int
-    total_received: int
-    total_sent: int
-    streak_count: int
-    last_daily: date | None
-    daily_available: bool
-    tier: str
-    multiplier: int
-    is_active: bool
-    exists: bool
-
-
-# Read models are the API's own response models (guildbank.schemas, the shared contract);
-# only the balance view carries more (whether the account exists) than its response.
-LeaderboardEntry = LeaderboardEntryOut
-EntryView = EntryOut
-TransactionView = TransactionOut
+    exists: bool = Field(exclude=True)
 
 
 def _check_user(user_id: str) -> None:
@@ -88,24 +68,35 @@ async def get_balance(uow: UnitOfWork, *, guild_id: str, user_id: str) -> Balanc
     today = guild_today(config.timezone, uow.now)
     if row is None:
         return BalanceView(
-            guild_id, user_id, config.starting_balance, 0, 0, 0, None, True, "NONE", 1, True, False
+            guild_id=guild_id,
+            user_id=user_id,
+            balance=config.starting_balance,
+            total_received=0,
+            total_sent=0,
+            streak_count=0,
+            last_daily=None,
+            daily_available=True,
+            tier="NONE",
+            multiplier=1,
+            is_active=True,
+            exists=False,
         )
     streak_alive = row.last_daily is not None and (today - row.last_daily).days <= 1
     streak = row.streak_count if streak_alive else 0
     tier = tier_for(streak, config.streak_bonuses)
     return BalanceView(
-        guild_id,
-        user_id,
-        row.balance,
-        row.total_received,
-        row.total_sent,
-        streak,
-        row.last_daily,
-        row.last_daily is None or row.last_daily < today,
-        tier.name,
-        tier.multiplier,
-        row.is_active,
-        True,
+        guild_id=guild_id,
+        user_id=user_id,
+        balance=row.balance,
+        total_received=row.total_received,
+        total_sent=row.total_sent,
+        streak_count=streak,
+        last_daily=row.last_daily,
+        daily_available=row.last_daily is None or row.last_daily < today,
+        tier=tier.name,
+        multiplier=tier.multiplier,
+        is_active=row.is_active,
+        exists=True,
     )
 
 
@@ -113,7 +104,7 @@ def _ranked_members(guild_id: str) -> list[object]:
     return [Account.guild_id == guild_id, ~Account.is_system, Account.is_active]
 
 
-async def leaderboard(uow: UnitOfWork, *, guild_id: str, limit: int) -> list[LeaderboardEntry]:
+async def leaderboard(uow: UnitOfWork, *, guild_id: str, limit: int) -> list[LeaderboardEntryOut]:
     """Richest active members; ties go to whoever opened their account first."""
     await get_config(uow, guild_id)
     rows = (
@@ -125,12 +116,12 @@ async def leaderboard(uow: UnitOfWork, *, guild_id: str, limit: int) -> list[Lea
         )
     ).all()
     return [
-        LeaderboardEntry(rank=i + 1, user_id=r[0], balance=r[1], total_received=r[2])
+        LeaderboardEntryOut(rank=i + 1, user_id=r[0], balance=r[1], total_received=r[2])
         for i, r in enumerate(rows)
     ]
 
 
-async def rank_of(uow: UnitOfWork, *, guild_id: str, user_id: str) -> LeaderboardEntry | None:
+async def rank_of(uow: UnitOfWork, *, guild_id: str, user_id: str) -> LeaderboardEntryOut | None:
     """The member's position on the leaderboard (None when absent or inactive)."""
     await get_config(uow, guild_id)
     _check_user(user_id)
@@ -154,7 +145,7 @@ async def rank_of(uow: UnitOfWork, *, guild_id: str, user_id: str) -> Leaderboar
             )
         )
     ).scalar_one()
-    return LeaderboardEntry(rank=ahead + 1, user_id=user_id, balance=me[1], total_received=me[2])
+    return LeaderboardEntryOut(rank=ahead + 1, user_id=user_id, balance=me[1], total_received=me[2])
 
 
 async def count_members(uow: UnitOfWork, *, guild_id: str) -> int:
@@ -167,7 +158,7 @@ async def count_members(uow: UnitOfWork, *, guild_id: str) -> int:
 
 async def _views(
     uow: UnitOfWork, transactions: Sequence[LedgerTransaction]
-) -> list[TransactionView]:
+) -> list[TransactionOut]:
     if not transactions:
         return []
     rows = (
@@ -184,13 +175,13 @@ async def _views(
             .order_by(LedgerEntry.id)
         )
     ).all()
-    entries: dict[int, list[EntryView]] = {}
+    entries: dict[int, list[EntryOut]] = {}
     for tx_id, user, amount, before, after in rows:
         entries.setdefault(tx_id, []).append(
-            EntryView(user_id=user, amount=amount, balance_before=before, balance_after=after)
+            EntryOut(user_id=user, amount=amount, balance_before=before, balance_after=after)
         )
     return [
-        TransactionView(
+        TransactionOut(
             id=t.id,
             guild_id=t.guild_id,
             type=t.type,
@@ -216,7 +207,7 @@ async def list_transactions(
     limit: int = 50,
     offset: int = 0,
     sort: TransactionSort = "newest",
-) -> list[TransactionView]:
+) -> list[TransactionOut]:
     """The guild's transaction log, filtered and paged."""
     await get_config(uow, guild_id)
     query = select(LedgerTransaction).where(LedgerTransaction.guild_id == guild_id)
@@ -249,16 +240,14 @@ async def list_transactions(
 
 async def history(
     uow: UnitOfWork, *, guild_id: str, user_id: str, limit: int = 10, offset: int = 0
-) -> list[TransactionView]:
+) -> list[TransactionOut]:
     """A member's own transactions, newest first."""
     return await list_transactions(
         uow, guild_id=guild_id, user_id=user_id, limit=limit, offset=offset
     )
 
 
-async def get_transaction(
-    uow: UnitOfWork, *, guild_id: str, transaction_id: int
-) -> TransactionView:
+async def get_transaction(uow: UnitOfWork, *, guild_id: str, transaction_id: int) -> TransactionOut:
     await get_config(uow, guild_id)
     row = (
         await uow.session.execute(

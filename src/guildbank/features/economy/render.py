@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import hikari
 
-from guildbank.bot.style import BLUE, GOLD, GREEN, MEDALS
+from guildbank.bot.style import BLUE, GOLD, GREEN, medal
 from guildbank.features.economy.schemas import (
     BalanceOut,
     DailyOut,
@@ -26,7 +26,6 @@ __all__ = [
     "leaderboard_embed",
     "transfer_embed",
 ]
-TIER_NAMES = {"NONE": "no streak bonus yet"}
 
 
 def balance_embed(name: str, balance: BalanceOut, config: ConfigOut, *, own: bool) -> hikari.Embed:
@@ -34,14 +33,17 @@ def balance_embed(name: str, balance: BalanceOut, config: ConfigOut, *, own: boo
     embed = hikari.Embed(title=title, description=money(balance.balance, config), color=BLUE)
     embed.add_field("Received", f"{balance.total_received:,}", inline=True)
     embed.add_field("Sent", f"{balance.total_sent:,}", inline=True)
-    streak = f"{balance.streak_count} day(s) · {balance.tier} ×{balance.multiplier}"
-    embed.add_field("Streak", streak, inline=True)
+    embed.add_field("Streak", _streak(balance), inline=True)
     if own:
         daily = "available now" if balance.daily_available else "claimed today"
         embed.add_field("Daily reward", daily, inline=True)
     if config.role_rewards:
         embed.add_field("Role rewards", _role_progress(balance.total_received, config))
     return embed
+
+
+def _streak(member: BalanceOut | DailyOut) -> str:
+    return f"{member.streak_count} day(s) · {member.tier} ×{member.multiplier}"
 
 
 def _role_progress(received: int, config: ConfigOut) -> str:
@@ -60,9 +62,7 @@ def daily_embed(daily: DailyOut, config: ConfigOut) -> hikari.Embed:
     embed = hikari.Embed(
         title="Daily reward", color=GREEN, description=f"You earned {money(daily.awarded, config)}."
     )
-    embed.add_field(
-        "Streak", f"{daily.streak_count} day(s) · {daily.tier} ×{daily.multiplier}", inline=True
-    )
+    embed.add_field("Streak", _streak(daily), inline=True)
     embed.add_field("Balance", f"{daily.balance:,}", inline=True)
     return embed
 
@@ -83,10 +83,7 @@ def transfer_embed(transfer: TransferOut, config: ConfigOut) -> hikari.Embed:
 def leaderboard_embed(
     entries: Sequence[LeaderboardEntryOut], me: RankOut | None, config: ConfigOut
 ) -> hikari.Embed:
-    lines = [
-        f"{MEDALS.get(e.rank, f'`#{e.rank}`')} <@{e.user_id}> — {money(e.balance, config)}"
-        for e in entries
-    ]
+    lines = [f"{medal(e.rank)} <@{e.user_id}> — {money(e.balance, config)}" for e in entries]
     embed = hikari.Embed(
         title=f"{config.currency_name.title()} leaderboard",
         color=GOLD,

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 from guildbank.core.errors import InvalidInput
 from guildbank.features.guilds.rules import EconomyConfig
-from guildbank.ledger.limits import MAX_REASON_LENGTH
+from guildbank.ledger.limits import MAX_AMOUNT, MAX_REASON_LENGTH
 
-__all__ = ["roles_crossed", "roles_earned", "validate_transfer"]
+__all__ = [
+    "AdjustAction",
+    "check_adjustment",
+    "check_reason_length",
+    "required_reason",
+    "roles_crossed",
+    "roles_earned",
+    "validate_transfer",
+]
+
+AdjustAction = Literal["add", "remove", "set"]
 
 
 def validate_transfer(
@@ -27,9 +38,33 @@ def validate_transfer(
             max_transfer=config.max_transfer,
             amount=amount,
         )
-    if reason is not None and len(reason) > MAX_REASON_LENGTH:
+    if reason is not None:
+        check_reason_length(reason)
+
+
+def check_reason_length(reason: str) -> None:
+    """Refuse a reason longer than the ledger stores (the schemas' ``Reason`` bound too)."""
+    if len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput(
             f"The reason is limited to {MAX_REASON_LENGTH} characters.", code="reason_too_long"
+        )
+
+
+def required_reason(reason: str) -> str:
+    """An admin action's reason, trimmed; refused when blank or too long."""
+    cleaned = reason.strip()
+    if not cleaned:
+        raise InvalidInput("A reason is required for this action.", code="reason_required")
+    check_reason_length(cleaned)
+    return cleaned
+
+
+def check_adjustment(action: AdjustAction, amount: int) -> None:
+    """Refuse an adjustment amount out of range: a "set" may be 0, an add or remove not."""
+    minimum = 0 if action == "set" else 1
+    if not minimum <= amount <= MAX_AMOUNT:
+        raise InvalidInput(
+            f"The amount must be between {minimum} and {MAX_AMOUNT}.", code="invalid_amount"
         )
 
 

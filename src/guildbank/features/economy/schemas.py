@@ -14,7 +14,25 @@ from pydantic import (
 from guildbank.core.schemas import Amount, Out, Reason, RequiredReason, Snowflake
 from guildbank.ledger.limits import MAX_AMOUNT
 
-__all__ = []
+__all__ = [
+    "AdjustIn",
+    "AdjustOut",
+    "BalanceOut",
+    "DailyIn",
+    "DailyOut",
+    "EntryOut",
+    "IntegrityOut",
+    "LeaderboardEntryOut",
+    "MemberStatusIn",
+    "MemberStatusOut",
+    "RankOut",
+    "ReversalOut",
+    "ReverseIn",
+    "RoleRewardHolderOut",
+    "TransactionOut",
+    "TransferIn",
+    "TransferOut",
+]
 
 
 class BalanceOut(Out):

@@ -4,87 +4,46 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import case, or_, select, update
-
-from guildbank.core.errors import InvalidInput
 from guildbank.features.economy.errors import AlreadyClaimed, CooldownActive
 from guildbank.features.economy.rules import roles_crossed, validate_transfer
 from guildbank.features.economy.schemas import DailyOut, TransferOut
 from guildbank.features.economy.streaks import tier_for
 from guildbank.features.guilds.queries import get_config
-from guildbank.features.guilds.rules import EconomyConfig, guild_today, seconds_until_next_day
-from guildbank.ledger import posting as ledger
-from guildbank.ledger.accounts import ensure_account, lock_mint
-from guildbank.ledger.errors import InsufficientBalance
-from guildbank.ledger.legs import Leg, transfer_legs
-from guildbank.ledger.limits import MAX_REASON_LENGTH
-from guildbank.platform.models.ledger import Account
+from guildbank.features.guilds.rules import guild_today, seconds_until_next_day
+from guildbank.ledger import posting
+from guildbank.ledger.accounts import ensure_account, lock_accounts, lock_mint
+from guildbank.ledger.legs import transfer_legs
+from guildbank.ledger.members import claim_transfer_slot, limit_balance_changes, mark_daily_claim
+from guildbank.ledger.types import TransactionType
 from guildbank.platform.uow import UnitOfWork
 
-__all__ = ["DailyResult", "TransferResult", "claim_daily", "transfer"]
+__all__ = ["claim_daily", "transfer"]
 
 
-# The results are the API's own response models (guildbank.schemas, the shared contract):
-# one definition of each shape, for the services, the API and the typed client.
-DailyResult = DailyOut
-TransferResult = TransferOut
-
-
-async def _refuse_overdraft(
-    uow: UnitOfWork, account: int, needed: int, config: EconomyConfig, verb: str = "use"
-) -> InsufficientBalance:
-    """Roll back the refused posting and describe the shortfall with the committed balance."""
-    await uow.rollback()
-    balance = (
-        await uow.session.execute(select(Account.balance).where(Account.id == account))
-    ).scalar_one_or_none()
-    available = config.starting_balance if balance is None else balance
-    return InsufficientBalance(
-        available=available, needed=needed, currency=config.currency_name, verb=verb
-    )
-
-
-async def claim_daily(uow: UnitOfWork, *, guild_id: str, user_id: str) -> DailyResult:
+async def claim_daily(uow: UnitOfWork, *, guild_id: str, user_id: str) -> DailyOut:
     """Pay the daily reward once per guild-local day; the streak grows on consecutive days."""
     config = await get_config(uow, guild_id)
-    account = await ensure_account(uow, guild_id, user_id, config)
+    await limit_balance_changes(
+        uow, guild_id=guild_id, user_id=user_id, per_minute=config.rate_limit_per_minute
+    )
+    account = await ensure_account(uow, guild_id, user_id, starting_balance=config.starting_balance)
     mint = await lock_mint(uow, guild_id)  # before the member row: see lock_mint
     today = guild_today(config.timezone, uow.now)
-    claimed = (
-        await uow.session.execute(
-            update(Account)
-            .where(
-                Account.id == account,
-                or_(Account.last_daily.is_(None), Account.last_daily < today),
-            )
-            .values(
-                streak_count=case(
-                    (Account.last_daily == today - timedelta(days=1), Account.streak_count + 1),
-                    else_=1,
-                ),
-                last_daily=today,
-                updated_at=uow.now,
-            )
-            .returning(
-                Account.streak_count, Account.balance, Account.total_received, Account.total_sent
-            )
-        )
-    ).one_or_none()
-    if claimed is None:
+    marked = await mark_daily_claim(uow, account, today=today)
+    if marked is None:
         raise AlreadyClaimed(retry_after_seconds=seconds_until_next_day(config.timezone, uow.now))
-    streak, balance, received, sent = claimed
-    tier = tier_for(streak, config.streak_bonuses)
+    balance, received = marked.balance, marked.total_received
+    tier = tier_for(marked.streak, config.streak_bonuses)
     award = config.daily_amount * tier.multiplier
     transaction_id = None
     roles: list[str] = []
     if award > 0:
-        posted = await ledger.post(
-            uow.session,
+        posted = await posting.post(
+            uow,
             guild_id=guild_id,
-            type="daily",
+            type=TransactionType.DAILY,
             legs=transfer_legs(source=mint, target=account, amount=award),
-            now=uow.now,
-            reason=f"Daily reward (streak {streak}, {tier.name} x{tier.multiplier})",
+            reason=f"Daily reward (streak {marked.streak}, {tier.name} x{tier.multiplier})",
             actor_id=user_id,
         )
         entry = posted.entry(account)
@@ -96,17 +55,17 @@ async def claim_daily(uow: UnitOfWork, *, guild_id: str, user_id: str) -> DailyR
         guild_id,
         user_id=user_id,
         amount=award,
-        streak=streak,
+        streak=marked.streak,
         balance=balance,
         roles_earned=roles,
     )
-    return DailyResult(
+    return DailyOut(
         guild_id=guild_id,
         user_id=user_id,
         balance=balance,
         total_received=received,
-        total_sent=sent,
-        streak_count=streak,
+        total_sent=marked.total_sent,
+        streak_count=marked.streak,
         last_daily=today,
         awarded=award,
         multiplier=tier.multiplier,
@@ -114,77 +73,6 @@ async def claim_daily(uow: UnitOfWork, *, guild_id: str, user_id: str) -> DailyR
         transaction_id=transaction_id,
         roles_earned=roles,
     )
-
-
-async def _lock_accounts(uow: UnitOfWork, *accounts: int) -> None:
-    """Row-lock accounts in ascending id order, the order every posting locks them in.
-
-    (SQLite ignores FOR UPDATE; its ``BEGIN IMMEDIATE`` already serialises writers.)
-    """
-    await uow.session.execute(
-        select(Account.id).where(Account.id.in_(accounts)).order_by(Account.id).with_for_update()
-    )
-
-
-async def _post_as_only_write(
-    uow: UnitOfWork,
-    *,
-    guild_id: str,
-    type_: str,
-    legs: list[Leg],
-    reason: str | None,
-    actor_id: str,
-) -> ledger.PostedTransaction:
-    """Post what will be the unit of work's only write: on its own, in one round trip, when
-    nothing has touched the database yet (PostgreSQL); inside the unit's transaction else."""
-    pool = None if uow.began else await uow.services.standalone_pool()
-    if pool is not None:
-        return await ledger.post_standalone(
-            pool,
-            guild_id=guild_id,
-            type=type_,
-            legs=legs,
-            now=uow.now,
-            reason=reason,
-            actor_id=actor_id,
-        )
-    return await ledger.post(
-        uow.session,
-        guild_id=guild_id,
-        type=type_,
-        legs=legs,
-        now=uow.now,
-        reason=reason,
-        actor_id=actor_id,
-    )
-
-
-async def _claim_transfer_slot(uow: UnitOfWork, account: int, config: EconomyConfig) -> None:
-    """Enforce the per-sender cooldown with one conditional update (no check-then-act race)."""
-    cooldown = timedelta(hours=config.transfer_cooldown_hours)
-    claimed = (
-        await uow.session.execute(
-            update(Account)
-            .where(
-                Account.id == account,
-                or_(
-                    Account.last_transfer_at.is_(None),
-                    Account.last_transfer_at <= uow.now - cooldown,
-                ),
-            )
-            .values(last_transfer_at=uow.now)
-            .returning(Account.id)
-        )
-    ).one_or_none()
-    if claimed is None:
-        last = (
-            await uow.session.execute(select(Account.last_transfer_at).where(Account.id == account))
-        ).scalar_one()
-        assert last is not None
-        if last.tzinfo is None:
-            last = last.replace(tzinfo=uow.now.tzinfo)
-        remaining = int((last + cooldown - uow.now).total_seconds())
-        raise CooldownActive(retry_after_seconds=max(1, remaining))
 
 
 async def transfer(
@@ -195,34 +83,60 @@ async def transfer(
     receiver_id: str,
     amount: int,
     reason: str | None = None,
-) -> TransferResult:
+) -> TransferOut:
     """Move bytes between two members atomically; never overdraws, never double-spends."""
     config = await get_config(uow, guild_id)
+    await limit_balance_changes(
+        uow, guild_id=guild_id, user_id=giver_id, per_minute=config.rate_limit_per_minute
+    )
     validate_transfer(
         config, giver_id=giver_id, receiver_id=receiver_id, amount=amount, reason=reason
     )
-    giver = await ensure_account(uow, guild_id, giver_id, config)
-    receiver = await ensure_account(uow, guild_id, receiver_id, config)
+    giver = await ensure_account(uow, guild_id, giver_id, starting_balance=config.starting_balance)
+    receiver = await ensure_account(
+        uow, guild_id, receiver_id, starting_balance=config.starting_balance
+    )
     if config.transfer_cooldown_hours > 0:
         # Lock both rows in the posting's (ascending id) order before the slot claim locks
         # the giver alone: otherwise A->B and B->A at once deadlock on PostgreSQL.
-        await _lock_accounts(uow, giver, receiver)
-        await _claim_transfer_slot(uow, giver, config)
-    legs = transfer_legs(source=giver, target=receiver, amount=amount)
-    try:
-        posted = await _post_as_only_write(
-            uow, guild_id=guild_id, type_="transfer", legs=legs, reason=reason, actor_id=giver_id
+        await lock_accounts(uow, giver, receiver)
+        wait = await claim_transfer_slot(
+            uow, giver, cooldown=timedelta(hours=config.transfer_cooldown_hours)
         )
-    except ledger.Overdraft:
-        raise await _refuse_overdraft(uow, giver, amount, config, "send") from None
+        if wait is not None:
+            raise CooldownActive(retry_after_seconds=wait)
+    payer = posting.Payer(giver, config.currency_name, config.starting_balance, verb="send")
+    legs = transfer_legs(source=giver, target=receiver, amount=amount)
+    # When nothing touched the database yet (known members, no cooldown, no idempotency
+    # record), the posting is this unit's only write: it commits by itself, in one round trip.
+    if uow.began:
+        posted = await posting.post(
+            uow,
+            guild_id=guild_id,
+            type=TransactionType.TRANSFER,
+            legs=legs,
+            reason=reason,
+            actor_id=giver_id,
+            payer=payer,
+        )
+    else:
+        posted = await posting.post_standalone(
+            uow,
+            guild_id=guild_id,
+            type=TransactionType.TRANSFER,
+            legs=legs,
+            reason=reason,
+            actor_id=giver_id,
+            payer=payer,
+        )
     receiver_entry = posted.entry(receiver)
     roles = roles_crossed(
         config.role_rewards, receiver_entry.total_received - amount, receiver_entry.total_received
     )
-    result = TransferResult(
+    result = TransferOut(
         id=posted.id,
         guild_id=guild_id,
-        type="transfer",
+        type=TransactionType.TRANSFER,
         amount=amount,
         reason=reason,
         giver_id=giver_id,
@@ -245,14 +159,3 @@ async def transfer(
         roles_earned=roles,
     )
     return result
-
-
-def _check_reason(reason: str) -> str:
-    cleaned = reason.strip()
-    if not cleaned:
-        raise InvalidInput("A reason is required for this action.", code="reason_required")
-    if len(cleaned) > MAX_REASON_LENGTH:
-        raise InvalidInput(
-            f"The reason is limited to {MAX_REASON_LENGTH} characters.", code="reason_too_long"
-        )
-    return cleaned

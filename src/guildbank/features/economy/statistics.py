@@ -1,5 +1,6 @@
-"""Dashboard statistics: summaries, activity, money supply, member search, filtered
-transactions and their export."""
+"""Reads only the dashboard needs (summaries, daily activity, money supply, member search,
+filtered transactions and their export); the reads the API and the bot share live in
+``queries``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import aliased
 from guildbank.core.errors import InvalidInput
 from guildbank.core.ids import is_snowflake
 from guildbank.features.guilds.queries import get_config
+from guildbank.platform.clock import as_utc
 from guildbank.platform.models.ledger import Account, LedgerEntry, LedgerTransaction
 from guildbank.platform.uow import UnitOfWork
 
@@ -104,10 +106,6 @@ class ExportRow:
     reverses_id: int | None
     debited: list[str]
     credited: list[str]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _as_date(value: Any) -> date:
@@ -263,9 +261,7 @@ async def search_members(
     return MemberPage(
         total,
         [
-            MemberRow(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], _utc(r[7]) if r[7] else None, _utc(r[8])
-            )
+            MemberRow(*r[:7], left_at=as_utc(r[7]) if r[7] else None, created_at=as_utc(r[8]))
             for r in rows
         ],
     )
@@ -333,7 +329,7 @@ async def export_batch(
     return [
         ExportRow(
             t.id,
-            _utc(t.created_at),
+            as_utc(t.created_at),
             t.type,
             t.amount,
             t.reason,

@@ -1,5 +1,6 @@
 """The transaction log: filters, paging, streamed CSV export, detail with a confirmed
-reversal, and the ledger integrity check."""
+reversal, and the ledger integrity check. History is append-only, so the only correction the
+dashboard offers is a reversal; the export streams so a large guild never loads all at once."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from guildbank.features.economy import statistics as stats
 from guildbank.features.guilds.queries import get_config
 from guildbank.ledger import integrity
 from guildbank.ledger.errors import TransactionNotFound
+from guildbank.ledger.limits import MAX_REASON_LENGTH
+from guildbank.ledger.types import TransactionType
 from guildbank.platform.uow import Services, unit_of_work
 from guildbank.web.guard import Ctx, page
 
@@ -28,19 +31,6 @@ __all__ = ["CSV_COLUMNS", "routes"]
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 500
-TYPES = (
-    "starting_balance",
-    "daily",
-    "transfer",
-    "admin_adjust",
-    "reversal",
-    "squad_join",
-    "shop_purchase",
-    "task_reward",
-    "role_reward",
-    "import",
-    "cleanup",
-)
 CSV_COLUMNS = (
     "id",
     "created_at",
@@ -100,11 +90,9 @@ def _filters(ctx: Ctx) -> Filters:
 
 async def transactions(ctx: Ctx) -> Response:
     filters = _filters(ctx)
-    raw_page = ctx.query("page")
-    number = max(1, int(raw_page)) if raw_page.isdigit() and len(raw_page) < 7 else 1
+    paging = ctx.paging(PAGE_SIZE)
     where = filters.where
     async with unit_of_work(ctx.state.services, read_only=True) as uow:
-        config = await get_config(uow, ctx.guild_id)
         rows = await reports.list_transactions(
             uow,
             guild_id=ctx.guild_id,
@@ -112,8 +100,8 @@ async def transactions(ctx: Ctx) -> Response:
             type=where.type,
             start=where.start,
             end=where.end,
-            limit=PAGE_SIZE,
-            offset=(number - 1) * PAGE_SIZE,
+            limit=paging.size,
+            offset=paging.offset,
         )
         total = await stats.count_transactions(uow, guild_id=ctx.guild_id, where=where)
         await uow.commit()
@@ -122,14 +110,13 @@ async def transactions(ctx: Ctx) -> Response:
         "transactions.html",
         nav="transactions",
         live=True,
-        live_rows=number == 1 and filters.empty,
-        config=config,
+        live_rows=paging.number == 1 and filters.empty,
         rows=rows,
         total=total,
-        page=number,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        page=paging.number,
+        pages=paging.count(total),
         filters=filters,
-        types=TYPES,
+        types=tuple(TransactionType),
     )
 
 
@@ -212,6 +199,7 @@ async def _detail(ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
         config=config,
         tx=view,
         reversed_by=reversed_by,
+        max_reason=MAX_REASON_LENGTH,
         error=error,
         status=status,
     )

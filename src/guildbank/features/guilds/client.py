@@ -1,4 +1,4 @@
-"""The guilds API as the bot calls it."""
+"""The guilds API as the bot and integrators call it: registration and per-guild settings."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ __all__ = ["GuildsClient"]
 
 
 class GuildsClient(ApiTransport):
-    """The guilds API as the bot calls it."""
+    """Typed guild methods; a mixin over the transport, combined in ``GuildbankClient``."""
 
     async def register_guild(self, guild_id: str, name: str = "") -> GuildOut:
         return await self._model(

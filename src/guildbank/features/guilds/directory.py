@@ -1,4 +1,5 @@
-"""The list of guilds a dashboard user can open, with their member counts."""
+"""The registered guilds a dashboard user may open, with member counts and money supply:
+the dashboard kit's guard asks it whether a server in a URL exists at all."""
 
 from __future__ import annotations
 

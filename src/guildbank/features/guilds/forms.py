@@ -1,4 +1,6 @@
-"""The settings form: what the admin typed, re-shown with per-field errors."""
+"""The settings form: what the admin typed, re-shown with per-field errors. It parses through
+the API's ``ConfigUpdate``, so the dashboard and the API's config route refuse the same values
+with the same limits."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from guildbank.core.errors import GuildbankError
 from guildbank.features.guilds.rules import MAX_ADMIN_ROLES, EconomyConfig
 from guildbank.features.guilds.schemas import ConfigUpdate
-from guildbank.web.forms import field_message
+from guildbank.web.forms import field_errors
 
 __all__ = ["SCALAR_FIELDS", "SettingsForm"]
 
@@ -25,6 +28,12 @@ SCALAR_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("transfer_cooldown_hours", "Transfer cooldown (hours)", "0 turns the cooldown off."),
     ("rate_limit_per_minute", "Balance changes per minute", "Per member; 0 turns it off."),
     ("timezone", "Timezone", "When the daily day starts, e.g. Europe/Berlin."),
+)
+# Which field a domain refusal belongs to (anything else is shown above the form).
+FIELD_OF_CODE = {"invalid_timezone": "timezone", "invalid_id": "role_rewards"}
+# The fields that take whole numbers (the rest are texts), read from the settings' own types.
+NUMERIC_FIELDS = frozenset(
+    name for name, _, _ in SCALAR_FIELDS if isinstance(getattr(EconomyConfig(), name), int)
 )
 
 
@@ -43,6 +52,10 @@ class SettingsForm:
     rewards: list[Row]
     admin_roles: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def numeric(self) -> frozenset[str]:
+        return NUMERIC_FIELDS
 
     @classmethod
     def from_config(cls, config: EconomyConfig) -> SettingsForm:
@@ -103,6 +116,9 @@ class SettingsForm:
         try:
             return ConfigUpdate.model_validate(data).changes()
         except ValidationError as error:
-            for problem in error.errors():
-                self.errors.setdefault(str(problem["loc"][0]), field_message(problem))
+            self.errors = field_errors(error) | self.errors
             return None
+
+    def refused(self, error: GuildbankError) -> None:
+        """Show a domain refusal next to its field (or above the form)."""
+        self.errors[FIELD_OF_CODE.get(error.code, "form")] = error.message

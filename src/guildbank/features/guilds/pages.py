@@ -6,7 +6,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from guildbank.core.errors import InvalidInput
-from guildbank.features.guilds import directory as stats_directory
+from guildbank.features.guilds.directory import list_guilds
 from guildbank.features.guilds.forms import SCALAR_FIELDS, SettingsForm
 from guildbank.features.guilds.queries import get_config
 from guildbank.features.guilds.service import update_config
@@ -19,7 +19,7 @@ __all__ = ["routes"]
 async def server_list(ctx: Ctx) -> Response:
     """Registered servers this user may manage, and the ones where guildbank is not installed."""
     async with unit_of_work(ctx.state.services, read_only=True) as uow:
-        rows = await stats_directory.list_guilds(uow, ids=ctx.access.guild_ids)
+        rows = await list_guilds(uow, ids=ctx.access.guild_ids)
         await uow.commit()
     names = {}
     for row in rows:
@@ -70,8 +70,7 @@ async def save_settings(ctx: Ctx) -> Response:
             )
             await uow.commit()
     except InvalidInput as error:
-        field = {"invalid_timezone": "timezone", "invalid_id": "role_rewards"}.get(error.code)
-        form.errors[field or "form"] = error.message
+        form.refused(error)
         return await _settings_page(ctx, form, status=400)
     return await ctx.redirect(f"{ctx.base}/settings", flash=("ok", "Settings saved."))
 

@@ -9,13 +9,17 @@ from sqlalchemy import select
 from guildbank.core.ids import is_snowflake
 from guildbank.features.guilds.errors import GuildNotFound
 from guildbank.features.guilds.rules import EconomyConfig
+from guildbank.platform.cache import CacheSlot
 from guildbank.platform.models.guilds import GuildSettings
-from guildbank.platform.uow import UnitOfWork
+from guildbank.platform.uow import Services, UnitOfWork
 
-__all__ = ["admin_roles", "get_config", "require_guild"]
+__all__ = ["CONFIGS", "admin_roles", "config_from_row", "forget_config", "get_config"]
+
+# Each process's cache of guild settings, dropped on ``config.changed`` (runtime/app.py).
+CONFIGS: CacheSlot[str, EconomyConfig] = CacheSlot("guild settings")
 
 
-def _config_from_row(row: GuildSettings) -> EconomyConfig:
+def config_from_row(row: GuildSettings) -> EconomyConfig:
     return EconomyConfig(
         starting_balance=row.starting_balance,
         daily_amount=row.daily_amount,
@@ -34,7 +38,8 @@ def _config_from_row(row: GuildSettings) -> EconomyConfig:
 
 async def get_config(uow: UnitOfWork, guild_id: str) -> EconomyConfig:
     """The guild's settings; raises GuildNotFound for an unknown or malformed id."""
-    cached = uow.services.configs.get(guild_id)
+    cache = uow.services.caches[CONFIGS]
+    cached = cache.get(guild_id)
     if cached is not None:
         return cached
     if not is_snowflake(guild_id):
@@ -42,9 +47,14 @@ async def get_config(uow: UnitOfWork, guild_id: str) -> EconomyConfig:
     row = await uow.session.get(GuildSettings, guild_id)
     if row is None:
         raise GuildNotFound(guild_id)
-    config = _config_from_row(row)
-    uow.after_commit(lambda: uow.services.configs.put(guild_id, config))
+    config = config_from_row(row)
+    uow.after_commit(lambda: cache.put(guild_id, config))
     return config
+
+
+def forget_config(services: Services, guild_id: str) -> None:
+    """Drop this process's cached settings of the guild (another process changed them)."""
+    services.caches[CONFIGS].discard(guild_id)
 
 
 async def admin_roles(uow: UnitOfWork, guild_ids: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -58,7 +68,3 @@ async def admin_roles(uow: UnitOfWork, guild_ids: Iterable[str]) -> dict[str, fr
         )
     )
     return {guild: frozenset(map(str, roles)) for guild, roles in rows.all() if roles}
-
-
-async def require_guild(uow: UnitOfWork, guild_id: str) -> EconomyConfig:
-    return await get_config(uow, guild_id)

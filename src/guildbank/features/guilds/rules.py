@@ -9,17 +9,39 @@ from zoneinfo import ZoneInfo
 
 from guildbank.core.errors import InvalidInput
 from guildbank.core.ids import is_snowflake
-from guildbank.features.economy.streaks import DEFAULT_STREAK_BONUSES
 from guildbank.ledger.limits import MAX_AMOUNT
 
 __all__ = [
+    "DEFAULT_STREAK_BONUSES",
     "MAX_ADMIN_ROLES",
+    "MAX_CURRENCY_EMOJI_LENGTH",
+    "MAX_CURRENCY_NAME_LENGTH",
+    "MAX_STREAK_DAYS",
+    "MAX_STREAK_MULTIPLIER",
+    "SETTING_RANGES",
     "EconomyConfig",
     "guild_today",
     "seconds_until_next_day",
     "validate_config",
 ]
+
+# Streak days reached -> daily multiplier (SPEC §4.2); economy/streaks.py names the tiers.
+DEFAULT_STREAK_BONUSES: Mapping[int, int] = {8: 2, 16: 4, 32: 8, 64: 16}
+# The bounds of the settings, shared by this module's checks and the API's ConfigUpdate.
 MAX_ADMIN_ROLES = 25
+MAX_STREAK_DAYS = 36_500
+MAX_STREAK_MULTIPLIER = 1_000_000
+MAX_CURRENCY_NAME_LENGTH = 32
+MAX_CURRENCY_EMOJI_LENGTH = 64
+# Whole-number settings: (lowest, highest) allowed.
+SETTING_RANGES: Mapping[str, tuple[int, int]] = {
+    "starting_balance": (0, MAX_AMOUNT),
+    "daily_amount": (0, MAX_AMOUNT),
+    "max_transfer": (1, MAX_AMOUNT),
+    "transfer_cooldown_hours": (0, 24 * 365),
+    "confirm_threshold": (1, MAX_AMOUNT),
+    "rate_limit_per_minute": (0, 10_000),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,19 +63,9 @@ class EconomyConfig:
     admin_role_ids: tuple[str, ...] = ()
 
 
-_LIMITS: Mapping[str, tuple[int, int]] = {
-    "starting_balance": (0, MAX_AMOUNT),
-    "daily_amount": (0, MAX_AMOUNT),
-    "max_transfer": (1, MAX_AMOUNT),
-    "transfer_cooldown_hours": (0, 24 * 365),
-    "confirm_threshold": (1, MAX_AMOUNT),
-    "rate_limit_per_minute": (0, 10_000),
-}
-
-
 def validate_config(config: EconomyConfig) -> None:
     """Refuse settings no economy can run on, whoever tries to store them."""
-    for name, (low, high) in _LIMITS.items():
+    for name, (low, high) in SETTING_RANGES.items():
         value = getattr(config, name)
         if not isinstance(value, int) or not low <= value <= high:
             raise InvalidInput(
@@ -62,9 +74,12 @@ def validate_config(config: EconomyConfig) -> None:
                 setting=name,
             )
     for days, multiplier in config.streak_bonuses.items():
-        if not (1 <= int(days) <= 36500 and 1 <= int(multiplier) <= 1_000_000):
+        if not (
+            1 <= int(days) <= MAX_STREAK_DAYS and 1 <= int(multiplier) <= MAX_STREAK_MULTIPLIER
+        ):
             raise InvalidInput(
-                "Streak bonuses map 1–36500 days to a multiplier of 1–1000000.",
+                f"Streak bonuses map 1–{MAX_STREAK_DAYS} days to a multiplier of "
+                f"1–{MAX_STREAK_MULTIPLIER}.",
                 code="invalid_setting",
                 setting="streak_bonuses",
             )
@@ -83,9 +98,14 @@ def validate_config(config: EconomyConfig) -> None:
             code="invalid_setting",
             setting="admin_role_ids",
         )
-    if not 1 <= len(config.currency_name.strip()) <= 32 or len(config.currency_emoji) > 64:
+    name_length = len(config.currency_name.strip())
+    if (
+        not 1 <= name_length <= MAX_CURRENCY_NAME_LENGTH
+        or len(config.currency_emoji) > MAX_CURRENCY_EMOJI_LENGTH
+    ):
         raise InvalidInput(
-            "The currency name takes 1–32 characters and the emoji up to 64.",
+            f"The currency name takes 1–{MAX_CURRENCY_NAME_LENGTH} characters and the emoji "
+            f"up to {MAX_CURRENCY_EMOJI_LENGTH}.",
             code="invalid_setting",
             setting="currency_name",
         )

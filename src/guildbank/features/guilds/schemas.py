@@ -15,7 +15,12 @@ from guildbank.core.schemas import Out, Snowflake
 from guildbank.features.guilds.rules import MAX_ADMIN_ROLES
 from guildbank.ledger.limits import MAX_AMOUNT
 
-__all__ = []
+__all__ = [
+    "ConfigOut",
+    "ConfigUpdate",
+    "GuildIn",
+    "GuildOut",
+]
 
 
 class GuildIn(BaseModel):

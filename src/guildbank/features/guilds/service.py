@@ -11,16 +11,14 @@ from sqlalchemy import select
 
 from guildbank.core.errors import InvalidInput
 from guildbank.core.ids import is_snowflake
-from guildbank.features.guilds.queries import _config_from_row, get_config
+from guildbank.features.guilds.queries import CONFIGS, config_from_row, get_config
 from guildbank.features.guilds.rules import EconomyConfig, validate_config
+from guildbank.ledger.accounts import open_system_accounts
 from guildbank.platform.models.guilds import Guild, GuildSettings
-from guildbank.platform.models.ledger import Account
 from guildbank.platform.uow import UnitOfWork
 from guildbank.platform.upsert import insert_ignore
 
-__all__ = ["SYSTEM_ACCOUNTS", "register_guild", "update_config"]
-
-SYSTEM_ACCOUNTS = ("mint", "sink")
+__all__ = ["register_guild", "update_config"]
 
 
 def _settings_values(config: EconomyConfig) -> dict[str, Any]:
@@ -44,13 +42,7 @@ async def register_guild(uow: UnitOfWork, *, guild_id: str, name: str = "") -> b
             guild.is_active = True
         return False
     session.add(GuildSettings(guild_id=guild_id, **_settings_values(EconomyConfig())))
-    session.add_all(
-        Account(
-            guild_id=guild_id, user_id=name_, is_system=True, created_at=uow.now, updated_at=uow.now
-        )
-        for name_ in SYSTEM_ACCOUNTS
-    )
-    await session.flush()
+    await open_system_accounts(uow, guild_id)
     uow.emit("guild.registered", guild_id)
     return True
 
@@ -88,11 +80,11 @@ async def update_config(
             select(GuildSettings).where(GuildSettings.guild_id == guild_id).with_for_update()
         )
     ).scalar_one()
-    config = _validated_changes(_config_from_row(row), changes)
+    config = _validated_changes(config_from_row(row), changes)
     for key, value in _settings_values(config).items():
         setattr(row, key, value)
     row.updated_at = uow.now
     await uow.session.flush()
-    uow.after_commit(lambda: uow.services.configs.put(guild_id, config))
+    uow.after_commit(lambda: uow.services.caches[CONFIGS].put(guild_id, config))
     uow.emit("config.changed", guild_id, changed=sorted(changes), actor_id=actor_id)
     return config

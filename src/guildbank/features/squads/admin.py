@@ -9,8 +9,8 @@ members keep a free first join, since they did not choose to leave.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -25,32 +25,16 @@ from guildbank.features.squads.errors import (
     SquadNotEmpty,
     SquadNotFound,
 )
-from guildbank.features.squads.queries import (
-    SquadView,
-    count_members,
-    get_squad_or_raise,
-    squad_view,
-)
+from guildbank.features.squads.queries import count_members, get_squad_or_raise, squad_view
 from guildbank.features.squads.rules import DEFAULT_SWITCH_COST, SquadFields, validate_squad
+from guildbank.features.squads.schemas import SquadDeleteOut, SquadOut
 from guildbank.platform.models.squads import Squad, SquadMembership
 from guildbank.platform.uow import UnitOfWork
 
-__all__ = ["DeleteResult", "create_squad", "delete_squad", "update_squad"]
+__all__ = ["create_squad", "delete_squad", "update_squad"]
 
 EDITABLE = frozenset(f.name for f in dataclass_fields(SquadFields))
 NULLABLE = frozenset({"emoji", "max_members"})
-
-
-@dataclass(frozen=True, slots=True)
-class DeleteResult:
-    """What Discord must be told: ``members`` lose ``role_id`` and gain ``moved_to_role_id``."""
-
-    guild_id: str
-    squad_id: int
-    role_id: str
-    moved_to: int | None
-    moved_to_role_id: str | None
-    members: list[str]
 
 
 async def _refuse_duplicates(
@@ -104,7 +88,7 @@ async def create_squad(
     max_members: int | None = None,
     is_active: bool = True,
     actor_id: str | None = None,
-) -> SquadView:
+) -> SquadOut:
     await get_config(uow, guild_id)
     fields = validate_squad(
         SquadFields(role_id, name, description, emoji, switch_cost, max_members, is_active)
@@ -128,7 +112,7 @@ async def update_squad(
     squad_id: int,
     changes: Mapping[str, Any],
     actor_id: str | None = None,
-) -> SquadView:
+) -> SquadOut:
     """Change some fields. Lowering ``max_members`` below the count keeps current members."""
     await get_config(uow, guild_id)
     unknown = set(changes) - EDITABLE
@@ -168,7 +152,7 @@ async def delete_squad(
     move_to: int | None = None,
     kick_members: bool = False,
     actor_id: str | None = None,
-) -> DeleteResult:
+) -> SquadDeleteOut:
     """Delete a squad; its members must be moved (free, capacity permitting) or removed."""
     await get_config(uow, guild_id)
     if move_to is not None and kick_members:
@@ -225,13 +209,13 @@ async def delete_squad(
         )
     await uow.session.delete(squad)
     await uow.session.flush()
-    result = DeleteResult(
-        guild_id,
-        squad_id,
-        squad.role_id,
-        target.id if target is not None else None,
-        target.role_id if target is not None else None,
-        members,
+    result = SquadDeleteOut(
+        guild_id=guild_id,
+        squad_id=squad_id,
+        role_id=squad.role_id,
+        moved_to=target.id if target is not None else None,
+        moved_to_role_id=target.role_id if target is not None else None,
+        members=members,
     )
     uow.emit(
         "squad.deleted",

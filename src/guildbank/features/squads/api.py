@@ -11,9 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from guildbank.api.deps import Caller, GuildId, UserId, api_state, read, require, write
+from guildbank.api.deps import Caller, GuildId, UserId, read, require, write
 from guildbank.core.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN
-from guildbank.features.guilds.queries import get_config
 from guildbank.features.squads import admin as squad_admin
 from guildbank.features.squads import queries as squads
 from guildbank.features.squads import service as squads_service
@@ -54,11 +53,10 @@ async def list_squads(
 ) -> Response:
     """The guild's squads by name, with member counts (active ones unless asked)."""
 
-    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
-        views = await squads.list_squads(
+    async def action(uow: UnitOfWork) -> list[SquadOut]:
+        return await squads.list_squads(
             uow, guild_id=guild_id, include_inactive=include_inactive, user_id=user_id
         )
-        return [SquadOut.model_validate(v).model_dump(mode="json") for v in views]
 
     return await read(request, action)
 
@@ -68,7 +66,7 @@ async def create_squad(request: Request, guild_id: GuildId, body: SquadCreate) -
     """Create a squad tied to a Discord role (unique per guild, as is the name)."""
 
     async def action(uow: UnitOfWork) -> SquadOut:
-        view = await squad_admin.create_squad(
+        return await squad_admin.create_squad(
             uow,
             guild_id=guild_id,
             role_id=body.role_id,
@@ -80,7 +78,6 @@ async def create_squad(request: Request, guild_id: GuildId, body: SquadCreate) -
             is_active=body.is_active,
             actor_id=body.actor_id,
         )
-        return SquadOut.model_validate(view)
 
     return await write(request, guild_id, action, status_code=201)
 
@@ -91,9 +88,8 @@ async def get_squad_leaderboard(
 ) -> Response:
     """Active squads by their active members' total bytes."""
 
-    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
-        rows = await squads.squad_leaderboard(uow, guild_id=guild_id, limit=limit)
-        return [SquadRankingOut.model_validate(r).model_dump() for r in rows]
+    async def action(uow: UnitOfWork) -> list[SquadRankingOut]:
+        return await squads.squad_leaderboard(uow, guild_id=guild_id, limit=limit)
 
     return await read(request, action)
 
@@ -109,8 +105,7 @@ async def get_member_squad(
     """The member's squad; 404 ``not_in_squad`` when they have none."""
 
     async def action(uow: UnitOfWork) -> SquadMembershipOut:
-        view = await squads.member_squad(uow, guild_id=guild_id, user_id=user_id)
-        return SquadMembershipOut.model_validate(view)
+        return await squads.member_squad(uow, guild_id=guild_id, user_id=user_id)
 
     return await read(request, action)
 
@@ -120,8 +115,7 @@ async def leave_squad(request: Request, guild_id: GuildId, body: SquadUserIn) ->
     """Leave the current squad (free); the response names the role to remove."""
 
     async def action(uow: UnitOfWork) -> SquadLeaveOut:
-        result = await squads_service.leave_squad(uow, guild_id=guild_id, user_id=body.user_id)
-        return SquadLeaveOut.model_validate(result)
+        return await squads_service.leave_squad(uow, guild_id=guild_id, user_id=body.user_id)
 
     return await write(request, guild_id, action)
 
@@ -129,8 +123,7 @@ async def leave_squad(request: Request, guild_id: GuildId, body: SquadUserIn) ->
 @router.get("/{squad_id}", response_model=SquadOut)
 async def get_squad(request: Request, guild_id: GuildId, squad_id: SquadId, _: Caller) -> Response:
     async def action(uow: UnitOfWork) -> SquadOut:
-        view = await squads.get_squad(uow, guild_id=guild_id, squad_id=squad_id)
-        return SquadOut.model_validate(view)
+        return await squads.get_squad(uow, guild_id=guild_id, squad_id=squad_id)
 
     return await read(request, action)
 
@@ -142,14 +135,13 @@ async def update_squad(
     """Change some fields; the others keep their values."""
 
     async def action(uow: UnitOfWork) -> SquadOut:
-        view = await squad_admin.update_squad(
+        return await squad_admin.update_squad(
             uow,
             guild_id=guild_id,
             squad_id=squad_id,
             changes=body.changes(),
             actor_id=body.actor_id,
         )
-        return SquadOut.model_validate(view)
 
     return await write(request, guild_id, action)
 
@@ -172,14 +164,13 @@ async def delete_squad(
     """Delete a squad; one with members needs ``move_to`` or ``kick_members=true``."""
 
     async def action(uow: UnitOfWork) -> SquadDeleteOut:
-        result = await squad_admin.delete_squad(
+        return await squad_admin.delete_squad(
             uow,
             guild_id=guild_id,
             squad_id=squad_id,
             move_to=move_to,
             kick_members=kick_members,
         )
-        return SquadDeleteOut.model_validate(result)
 
     return await write(request, guild_id, action)
 
@@ -198,15 +189,11 @@ async def join_squad(
     request: Request, guild_id: GuildId, squad_id: SquadId, body: SquadUserIn
 ) -> Response:
     """Join a squad: the first join is free, a switch pays the target's switch cost."""
-    state = api_state(request)
 
     async def action(uow: UnitOfWork) -> SquadJoinOut:
-        config = await get_config(uow, guild_id)
-        await state.limit_balance_changes(guild_id, body.user_id, config.rate_limit_per_minute)
-        result = await squads_service.join_squad(
+        return await squads_service.join_squad(
             uow, guild_id=guild_id, user_id=body.user_id, squad_id=squad_id
         )
-        return SquadJoinOut.model_validate(result)
 
     return await write(request, guild_id, action)
 
@@ -222,10 +209,9 @@ async def get_squad_members(
 ) -> Response:
     """A squad's members in joining order, with their balances."""
 
-    async def action(uow: UnitOfWork) -> list[dict[str, object]]:
-        rows = await squads.squad_members(
+    async def action(uow: UnitOfWork) -> list[SquadMemberOut]:
+        return await squads.squad_members(
             uow, guild_id=guild_id, squad_id=squad_id, limit=limit, offset=offset
         )
-        return [SquadMemberOut.model_validate(r).model_dump(mode="json") for r in rows]
 
     return await read(request, action)

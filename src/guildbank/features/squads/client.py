@@ -1,4 +1,5 @@
-"""The squads API as the bot calls it."""
+"""The squads API as the bot and integrators call it: squads and their admin, joining, leaving,
+rosters and the leaderboard."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ __all__ = ["SquadsClient"]
 
 
 class SquadsClient(ApiTransport):
-    """The squads API as the bot calls it."""
+    """Typed squad methods; a mixin over the transport, combined in ``GuildbankClient``."""
 
     async def squads(
         self, guild_id: str, *, include_inactive: bool = False, user_id: str | None = None

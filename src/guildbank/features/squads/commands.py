@@ -16,9 +16,11 @@ import lightbulb
 import structlog
 from lightbulb.components import Menu, MenuContext, TextSelectOption
 
-from guildbank.bot.errors import explain
+from guildbank.bot.checks import IN_GUILDS
+from guildbank.bot.errors import explain_on_prompt
+from guildbank.bot.menus import MENU_TIMEOUT_SECONDS, Confirmation
 from guildbank.bot.state import BotState
-from guildbank.bot.transport import ApiError, ApiUnavailable
+from guildbank.bot.transport import ApiError
 from guildbank.features.guilds.render import money
 from guildbank.features.squads.client import SquadsClient
 from guildbank.features.squads.render import (
@@ -29,11 +31,11 @@ from guildbank.features.squads.render import (
     squad_label,
     squads_embed,
 )
+from guildbank.features.squads.roles import sync_roles
 from guildbank.features.squads.schemas import SquadJoinOut, SquadOut
 
-__all__ = ["MENU_TIMEOUT_SECONDS", "loader", "sync_roles"]
+__all__ = ["loader"]
 
-MENU_TIMEOUT_SECONDS = 60.0
 MAX_OPTIONS = 25
 log = structlog.get_logger(__name__)
 
@@ -41,55 +43,8 @@ loader = lightbulb.Loader()
 squads_group = lightbulb.Group(
     "squads",
     "Teams tied to roles: join one, see who leads",
-    contexts=[hikari.ApplicationContextType.GUILD],
+    contexts=IN_GUILDS,
 )
-
-
-async def sync_roles(
-    rest: hikari.api.RESTClient,
-    guild_id: str,
-    user_id: str,
-    *,
-    add: str | None = None,
-    remove: str | None = None,
-) -> list[str]:
-    """Grant ``add`` and take ``remove``; returns what to tell the member about refusals."""
-    notes: list[str] = []
-    for role_id, adding in ((add, True), (remove, False)):
-        if role_id is None:
-            continue
-        try:
-            if adding:
-                await rest.add_role_to_member(
-                    int(guild_id), int(user_id), int(role_id), reason="guildbank squad joined"
-                )
-            else:
-                await rest.remove_role_from_member(
-                    int(guild_id), int(user_id), int(role_id), reason="guildbank squad left"
-                )
-        except hikari.HTTPError as error:
-            # 403/404 are refusals (role above the bot, role deleted); anything else is an
-            # outage that outlived hikari's retries. Either way the membership stands.
-            refused = isinstance(error, hikari.ForbiddenError | hikari.NotFoundError)
-            said = error.message if isinstance(error, hikari.HTTPResponseError) else ""
-            status = int(error.status) if isinstance(error, hikari.HTTPResponseError) else None
-            log.warning(
-                "squad role out of sync: Discord refused the change"
-                if refused
-                else "squad role out of sync: Discord failed",
-                guild_id=guild_id,
-                user_id=user_id,
-                role_id=role_id,
-                action="add" if adding else "remove",
-                status=status,
-                error=said or repr(error),
-            )
-            verb = "give you" if adding else "take away"
-            notes.append(
-                f"⚠️ I couldn't {verb} the <@&{role_id}> role: Discord said "
-                f"“{said or status or 'no answer'}”. An admin has been notified in the logs."
-            )
-    return notes
 
 
 def _ids(ctx: lightbulb.Context | MenuContext) -> tuple[str, str]:
@@ -209,26 +164,6 @@ class SquadPicker(Menu):
         ctx.stop_interacting()
 
 
-class ConfirmJoin(Menu):
-    def __init__(self, user_id: hikari.Snowflake) -> None:
-        self.user_id = user_id
-        self.decision = False
-        self.pressed: MenuContext | None = None
-        self.add_interactive_button(hikari.ButtonStyle.SUCCESS, self.on_confirm, label="Join")
-        self.add_interactive_button(hikari.ButtonStyle.SECONDARY, self.on_cancel, label="Cancel")
-
-    async def predicate(self, ctx: MenuContext) -> bool:
-        return ctx.user.id == self.user_id
-
-    async def on_confirm(self, ctx: MenuContext) -> None:
-        self.decision, self.pressed = True, ctx
-        ctx.stop_interacting()
-
-    async def on_cancel(self, ctx: MenuContext) -> None:
-        self.decision, self.pressed = False, ctx
-        ctx.stop_interacting()
-
-
 async def _pick_and_join(ctx: lightbulb.Context, state: BotState, client: lightbulb.Client) -> None:
     """Select menu, then a confirmation showing the price, then the join (all ephemeral)."""
     guild, user = _ids(ctx)
@@ -257,26 +192,22 @@ async def _pick_and_join(ctx: lightbulb.Context, state: BotState, client: lightb
     price = (
         f"It costs {money(squad.join_cost, config)}." if squad.join_cost else "It's free for you."
     )
-    confirm = ConfirmJoin(ctx.user.id)
+    confirm = Confirmation(
+        ctx.user.id,
+        confirm_label="Join",
+        refusal="Only the member who asked can answer this.",
+        not_done="you did not join a squad",
+    )
     await picker.pressed.respond(f"Join **{squad.name}**? {price}", edit=True, components=confirm)
-    try:
-        await confirm.attach(client, timeout=MENU_TIMEOUT_SECONDS)
-    except TimeoutError:
-        await ctx.edit_response(message, "Timed out: you did not join a squad.", components=[])
-        return
-    pressed = confirm.pressed
-    assert pressed is not None
-    if not confirm.decision:
-        await pressed.respond("Cancelled: you did not join a squad.", edit=True, components=[])
+    pressed = await confirm.wait_for_confirm(client, ctx, message)
+    if pressed is None:
         return
     try:
         result = await state.client(SquadsClient).join_squad(
             guild, squad.id, user, idempotency_key=f"squad-join:{ctx.interaction.id}"
         )
     except ApiError as error:
-        if isinstance(error, ApiUnavailable):
-            log.error("squad join failed", guild_id=guild, user_id=user, error=repr(error))
-        await pressed.respond(explain(error), edit=True, components=[])
+        await explain_on_prompt(pressed, error, "squads join (confirmed)")
         return
     embed, notes = await _joined(pressed, state, result)
     await pressed.respond(notes, embed=embed, edit=True, components=[])

@@ -7,6 +7,7 @@ The same rules as ``POST /api/guilds/{id}/squads``; domain refusals the form can
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,14 +15,25 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from guildbank.core.errors import GuildbankError
-from guildbank.features.squads.queries import SquadView
-from guildbank.features.squads.rules import DEFAULT_SWITCH_COST
-from guildbank.features.squads.schemas import SquadCreate
-from guildbank.web.forms import field_message
+from guildbank.features.squads.rules import (
+    DEFAULT_SWITCH_COST,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_EMOJI_LENGTH,
+    MAX_NAME_LENGTH,
+)
+from guildbank.features.squads.schemas import SquadCreate, SquadOut
+from guildbank.web.forms import field_errors
 
 __all__ = ["SquadForm"]
 
 TEXTS = ("name", "role_id", "emoji", "description", "switch_cost", "max_members")
+# The inputs' maxlength: the rules' limits, which the schema enforces too.
+MAX_LENGTHS: Mapping[str, int] = {
+    "name": MAX_NAME_LENGTH,
+    "emoji": MAX_EMOJI_LENGTH,
+    "description": MAX_DESCRIPTION_LENGTH,
+}
+# Digits read as a number, so the schema's range message applies; longer input is no number.
 WHOLE = re.compile(r"-?\d{1,15}")
 # Which field a domain refusal belongs to (anything else is shown above the form).
 FIELD_OF_CODE = {
@@ -49,12 +61,16 @@ class SquadForm:
     active: bool = True
     errors: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def max_lengths(self) -> Mapping[str, int]:
+        return MAX_LENGTHS
+
     @classmethod
     def blank(cls) -> SquadForm:
         return cls(dict.fromkeys(TEXTS, "") | {"switch_cost": str(DEFAULT_SWITCH_COST)})
 
     @classmethod
-    def from_view(cls, view: SquadView) -> SquadForm:
+    def from_view(cls, view: SquadOut) -> SquadForm:
         return cls(
             {
                 "name": view.name,
@@ -91,8 +107,7 @@ class SquadForm:
         try:
             return SquadCreate.model_validate(data).model_dump(exclude={"actor_id"})
         except ValidationError as error:
-            for problem in error.errors():
-                self.errors.setdefault(str(problem["loc"][0]), field_message(problem))
+            self.errors = field_errors(error) | self.errors
             return None
 
     def refused(self, error: GuildbankError) -> None:

@@ -31,20 +31,13 @@ def _squad_id(ctx: Ctx) -> int:
     return int(raw) if raw.isdigit() and len(raw) <= MAX_ID_DIGITS else 0
 
 
-def _page_number(ctx: Ctx) -> int:
-    raw = ctx.query("page")
-    return max(1, int(raw)) if raw.isdigit() and len(raw) < 7 else 1
-
-
 async def _list_page(ctx: Ctx, form: SquadForm, *, status: int = 200) -> Response:
     async with unit_of_work(ctx.state.services, read_only=True) as uow:
-        config = await get_config(uow, ctx.guild_id)
         rows = await squads.list_squads(uow, guild_id=ctx.guild_id, include_inactive=True)
         await uow.commit()
     return await ctx.render(
         "squads.html",
         nav="squads",
-        config=config,
         squads=rows,
         roles=await ctx.state.directory.roles(ctx.guild_id),
         form=form,
@@ -79,7 +72,7 @@ async def create(ctx: Ctx) -> Response:
 async def _squad_page(
     ctx: Ctx, squad_id: int, form: SquadForm | None = None, *, status: int = 200
 ) -> Response:
-    number = _page_number(ctx)
+    paging = ctx.paging(ROSTER_SIZE)
     async with unit_of_work(ctx.state.services, read_only=True) as uow:
         config = await get_config(uow, ctx.guild_id)
         view = await squads.get_squad(uow, guild_id=ctx.guild_id, squad_id=squad_id)
@@ -87,8 +80,8 @@ async def _squad_page(
             uow,
             guild_id=ctx.guild_id,
             squad_id=squad_id,
-            limit=ROSTER_SIZE,
-            offset=(number - 1) * ROSTER_SIZE,
+            limit=paging.size,
+            offset=paging.offset,
         )
         others = await squads.list_squads(uow, guild_id=ctx.guild_id, include_inactive=True)
         await uow.commit()
@@ -100,8 +93,8 @@ async def _squad_page(
         squad=view,
         form=form or SquadForm.from_view(view),
         roster=roster,
-        page=number,
-        pages=max(1, -(-view.member_count // ROSTER_SIZE)),
+        page=paging.number,
+        pages=paging.count(view.member_count),
         targets=[s for s in others if s.id != view.id],
         roles=await ctx.state.directory.roles(ctx.guild_id),
         status=status,

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy import BigInteger, cast, func, select
 
 from guildbank.core.errors import InvalidInput
 from guildbank.core.ids import is_snowflake
-from guildbank.features.economy.queries import as_utc
 from guildbank.features.guilds.queries import get_config
 from guildbank.features.squads.errors import NotInSquad, SquadNotFound
 from guildbank.features.squads.rules import join_cost
-from guildbank.features.squads.schemas import SquadOut
+from guildbank.features.squads.schemas import (
+    SquadMemberOut,
+    SquadMembershipOut,
+    SquadOut,
+    SquadRankingOut,
+)
+from guildbank.platform.clock import as_utc
 from guildbank.platform.models.ledger import Account
 from guildbank.platform.models.squads import Squad, SquadMembership
 from guildbank.platform.uow import UnitOfWork
 
 __all__ = [
-    "MembershipView",
-    "SquadMemberView",
-    "SquadRanking",
-    "SquadView",
     "count_members",
     "get_squad",
     "get_squad_or_raise",
@@ -34,39 +32,9 @@ __all__ = [
 ]
 
 
-# A squad as read: the API's own response model (guildbank.schemas, the shared contract).
-SquadView = SquadOut
-
-
-@dataclass(frozen=True, slots=True)
-class MembershipView:
-    guild_id: str
-    user_id: str
-    joined_at: datetime
-    squad: SquadView
-
-
-@dataclass(frozen=True, slots=True)
-class SquadMemberView:
-    user_id: str
-    joined_at: datetime
-    balance: int
-
-
-@dataclass(frozen=True, slots=True)
-class SquadRanking:
-    rank: int
-    squad_id: int
-    name: str
-    emoji: str | None
-    role_id: str
-    members: int
-    total_bytes: int
-
-
-def squad_view(row: Squad, members: int) -> SquadView:
+def squad_view(row: Squad, members: int) -> SquadOut:
     """The read model of a squad row with its member count."""
-    return SquadView(
+    return SquadOut(
         id=row.id,
         guild_id=row.guild_id,
         role_id=row.role_id,
@@ -107,7 +75,7 @@ async def get_squad_or_raise(
     return row
 
 
-async def get_squad(uow: UnitOfWork, *, guild_id: str, squad_id: int) -> SquadView:
+async def get_squad(uow: UnitOfWork, *, guild_id: str, squad_id: int) -> SquadOut:
     await get_config(uow, guild_id)
     row = await get_squad_or_raise(uow, guild_id=guild_id, squad_id=squad_id)
     return squad_view(row, await count_members(uow, row.id))
@@ -115,7 +83,7 @@ async def get_squad(uow: UnitOfWork, *, guild_id: str, squad_id: int) -> SquadVi
 
 async def list_squads(
     uow: UnitOfWork, *, guild_id: str, include_inactive: bool = False, user_id: str | None = None
-) -> list[SquadView]:
+) -> list[SquadOut]:
     """The guild's squads by name with member counts; for ``user_id``, theirs and join costs."""
     await get_config(uow, guild_id)
     counts = (
@@ -157,7 +125,7 @@ async def list_squads(
     ]
 
 
-async def member_squad(uow: UnitOfWork, *, guild_id: str, user_id: str) -> MembershipView:
+async def member_squad(uow: UnitOfWork, *, guild_id: str, user_id: str) -> SquadMembershipOut:
     """The member's squad; NotInSquad when they have none."""
     await get_config(uow, guild_id)
     _check_user(user_id)
@@ -171,14 +139,15 @@ async def member_squad(uow: UnitOfWork, *, guild_id: str, user_id: str) -> Membe
     if row is None:
         raise NotInSquad(user_id)
     joined_at, squad = row
-    return MembershipView(
-        guild_id, user_id, as_utc(joined_at), squad_view(squad, await count_members(uow, squad.id))
+    squad_out = squad_view(squad, await count_members(uow, squad.id))
+    return SquadMembershipOut(
+        guild_id=guild_id, user_id=user_id, joined_at=as_utc(joined_at), squad=squad_out
     )
 
 
 async def squad_members(
     uow: UnitOfWork, *, guild_id: str, squad_id: int, limit: int = 50, offset: int = 0
-) -> list[SquadMemberView]:
+) -> list[SquadMemberOut]:
     """A squad's members in joining order, with their balances."""
     await get_config(uow, guild_id)
     await get_squad_or_raise(uow, guild_id=guild_id, squad_id=squad_id)
@@ -200,12 +169,15 @@ async def squad_members(
             .offset(offset)
         )
     ).all()
-    return [SquadMemberView(user, as_utc(joined), balance) for user, joined, balance in rows]
+    return [
+        SquadMemberOut(user_id=user, joined_at=as_utc(joined), balance=balance)
+        for user, joined, balance in rows
+    ]
 
 
 async def squad_leaderboard(
     uow: UnitOfWork, *, guild_id: str, limit: int = 10
-) -> list[SquadRanking]:
+) -> list[SquadRankingOut]:
     """Active squads by their members' total bytes; members who left the server don't count."""
     await get_config(uow, guild_id)
     members = func.count(Account.id)
@@ -227,6 +199,14 @@ async def squad_leaderboard(
         )
     ).all()
     return [
-        SquadRanking(rank, squad_id, name, emoji, role_id, count, amount)
+        SquadRankingOut(
+            rank=rank,
+            squad_id=squad_id,
+            name=name,
+            emoji=emoji,
+            role_id=role_id,
+            members=count,
+            total_bytes=amount,
+        )
         for rank, (squad_id, name, emoji, role_id, count, amount) in enumerate(rows, start=1)
     ]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import hikari
 
-from guildbank.bot.style import BLUE, GOLD, GREEN, MEDALS
+from guildbank.bot.style import BLUE, GOLD, GREEN, GREY, medal
 from guildbank.features.guilds.render import money
 from guildbank.features.guilds.schemas import ConfigOut
 from guildbank.features.squads.schemas import (
@@ -90,7 +90,7 @@ def squad_embed(squad: SquadOut, config: ConfigOut) -> hikari.Embed:
     embed = hikari.Embed(
         title=_title(squad)[:256],
         description=squad.description or None,
-        color=BLUE if squad.is_active else hikari.Color(0x95A5A6),
+        color=BLUE if squad.is_active else GREY,
     )
     embed.add_field("Role", f"<@&{squad.role_id}>", inline=True)
     embed.add_field("Members", _size(squad), inline=True)
@@ -117,8 +117,7 @@ def members_embed(
 
 def leaderboard_embed(rows: Sequence[SquadRankingOut], config: ConfigOut) -> hikari.Embed:
     lines = [
-        f"{MEDALS.get(r.rank, f'`#{r.rank}`')} {_title(r)} — {money(r.total_bytes, config)} "
-        f"({r.members} member(s))"
+        f"{medal(r.rank)} {_title(r)} — {money(r.total_bytes, config)} ({r.members} member(s))"
         for r in rows
     ]
     return hikari.Embed(

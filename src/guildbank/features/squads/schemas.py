@@ -23,7 +23,23 @@ from guildbank.features.squads.rules import (
 )
 from guildbank.ledger.limits import MAX_AMOUNT
 
-__all__ = []
+__all__ = [
+    "MaxMembers",
+    "SquadCreate",
+    "SquadDeleteOut",
+    "SquadDescription",
+    "SquadEmoji",
+    "SquadJoinOut",
+    "SquadLeaveOut",
+    "SquadMemberOut",
+    "SquadMembershipOut",
+    "SquadName",
+    "SquadOut",
+    "SquadRankingOut",
+    "SquadUpdate",
+    "SquadUserIn",
+    "SwitchCost",
+]
 
 
 SquadName = Annotated[

@@ -2,52 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select, update
 
 from guildbank.features.guilds.queries import get_config
 from guildbank.features.squads.errors import NotInSquad, SquadConflict
 from guildbank.features.squads.queries import (
-    SquadView,
     _check_user,
     count_members,
     get_squad_or_raise,
     squad_view,
 )
 from guildbank.features.squads.rules import check_can_join, join_cost
-from guildbank.ledger import posting as ledger
-from guildbank.ledger.accounts import ensure_account, system_account_id
-from guildbank.ledger.errors import InsufficientBalance
+from guildbank.features.squads.schemas import SquadJoinOut, SquadLeaveOut
+from guildbank.ledger import posting
+from guildbank.ledger.accounts import ensure_account, read_balance, system_account_id
 from guildbank.ledger.legs import transfer_legs
-from guildbank.platform.models.ledger import Account
+from guildbank.ledger.members import limit_balance_changes
+from guildbank.ledger.types import TransactionType
 from guildbank.platform.models.squads import Squad, SquadMembership
 from guildbank.platform.uow import UnitOfWork
 from guildbank.platform.upsert import insert_ignore
 
-__all__ = ["JoinResult", "LeaveResult", "join_squad", "leave_squad"]
-
-
-@dataclass(frozen=True, slots=True)
-class JoinResult:
-    guild_id: str
-    user_id: str
-    squad: SquadView
-    previous_squad_id: int | None
-    cost: int
-    balance: int
-    transaction_id: int | None
-    role_added: str
-    role_removed: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class LeaveResult:
-    guild_id: str
-    user_id: str
-    squad_id: int
-    squad_name: str
-    role_removed: str
+__all__ = ["join_squad", "leave_squad"]
 
 
 async def _locked_membership(
@@ -64,16 +40,15 @@ async def _locked_membership(
     return None if row is None else (row[0], row[1])
 
 
-async def _balance(uow: UnitOfWork, account: int) -> int:
-    return (
-        await uow.session.execute(select(Account.balance).where(Account.id == account))
-    ).scalar_one()
-
-
-async def join_squad(uow: UnitOfWork, *, guild_id: str, user_id: str, squad_id: int) -> JoinResult:
+async def join_squad(
+    uow: UnitOfWork, *, guild_id: str, user_id: str, squad_id: int
+) -> SquadJoinOut:
     """Join a squad: free the first time, the target's switch cost (to the sink) after that."""
     config = await get_config(uow, guild_id)
-    account = await ensure_account(uow, guild_id, user_id, config)
+    await limit_balance_changes(
+        uow, guild_id=guild_id, user_id=user_id, per_minute=config.rate_limit_per_minute
+    )
+    account = await ensure_account(uow, guild_id, user_id, starting_balance=config.starting_balance)
     target = await get_squad_or_raise(uow, guild_id=guild_id, squad_id=squad_id, lock=True)
     members = await count_members(uow, target.id)
 
@@ -97,9 +72,8 @@ async def join_squad(uow: UnitOfWork, *, guild_id: str, user_id: str, squad_id: 
             "joined_at": uow.now,
         }
         if await insert_ignore(uow.session, SquadMembership, values, ["guild_id", "user_id"]):
-            return _joined(
-                uow, target, members, user_id, None, None, 0, await _balance(uow, account), None
-            )
+            balance = await read_balance(uow, account)
+            return _joined(uow, target, members, user_id, None, None, 0, balance, None)
         # A concurrent first join of this member committed first: this one is now a switch.
         current = await _locked_membership(uow, guild_id, user_id)
         if current is None:
@@ -108,30 +82,18 @@ async def join_squad(uow: UnitOfWork, *, guild_id: str, user_id: str, squad_id: 
             )
     check(current[1])
     cost = join_cost(first_join=False, switch_cost=target.switch_cost)
-    balance, transaction_id = await _balance(uow, account), None
+    balance, transaction_id = await read_balance(uow, account), None
     if cost > 0:
         sink = await system_account_id(uow, guild_id, "sink")
-        try:
-            posted = await ledger.post(
-                uow.session,
-                guild_id=guild_id,
-                type="squad_join",
-                legs=transfer_legs(source=account, target=sink, amount=cost, counts=False),
-                now=uow.now,
-                reason=f"Switched to squad {target.name}",
-                actor_id=user_id,
-            )
-        except ledger.Overdraft:
-            await uow.rollback()
-            committed = (
-                await uow.session.execute(select(Account.balance).where(Account.id == account))
-            ).scalar_one_or_none()
-            raise InsufficientBalance(
-                available=config.starting_balance if committed is None else committed,
-                needed=cost,
-                currency=config.currency_name,
-                verb="pay",
-            ) from None
+        posted = await posting.post(
+            uow,
+            guild_id=guild_id,
+            type=TransactionType.SQUAD_JOIN,
+            legs=transfer_legs(source=account, target=sink, amount=cost, counts=False),
+            reason=f"Switched to squad {target.name}",
+            actor_id=user_id,
+            payer=posting.Payer(account, config.currency_name, config.starting_balance, verb="pay"),
+        )
         balance, transaction_id = posted.entry(account).balance_after, posted.id
     await uow.session.execute(
         update(SquadMembership)
@@ -155,17 +117,17 @@ def _joined(
     cost: int,
     balance: int,
     transaction_id: int | None,
-) -> JoinResult:
-    result = JoinResult(
-        target.guild_id,
-        user_id,
-        squad_view(target, members_before + 1),
-        previous_id,
-        cost,
-        balance,
-        transaction_id,
-        target.role_id,
-        previous_role if previous_role != target.role_id else None,
+) -> SquadJoinOut:
+    result = SquadJoinOut(
+        guild_id=target.guild_id,
+        user_id=user_id,
+        squad=squad_view(target, members_before + 1),
+        previous_squad_id=previous_id,
+        cost=cost,
+        balance=balance,
+        transaction_id=transaction_id,
+        role_added=target.role_id,
+        role_removed=previous_role if previous_role != target.role_id else None,
     )
     uow.emit(
         "squad.joined",
@@ -182,7 +144,7 @@ def _joined(
     return result
 
 
-async def leave_squad(uow: UnitOfWork, *, guild_id: str, user_id: str) -> LeaveResult:
+async def leave_squad(uow: UnitOfWork, *, guild_id: str, user_id: str) -> SquadLeaveOut:
     """Leave the current squad, free of charge (the row stays: the free first join is spent)."""
     await get_config(uow, guild_id)
     _check_user(user_id)
@@ -197,4 +159,10 @@ async def leave_squad(uow: UnitOfWork, *, guild_id: str, user_id: str) -> LeaveR
     )
     squad = await get_squad_or_raise(uow, guild_id=guild_id, squad_id=squad_id)
     uow.emit("squad.left", guild_id, user_id=user_id, squad_id=squad_id, role_removed=squad.role_id)
-    return LeaveResult(guild_id, user_id, squad_id, squad.name, squad.role_id)
+    return SquadLeaveOut(
+        guild_id=guild_id,
+        user_id=user_id,
+        squad_id=squad_id,
+        squad_name=squad.name,
+        role_removed=squad.role_id,
+    )

@@ -1,0 +1,20 @@
+"""The kinds of ledger transaction, as stored in ``ledger_transactions.type``.
+
+A ``StrEnum`` so a type is its stored string: rows read back compare equal to members, and
+the wire formats that show the type keep their plain strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["TransactionType"]
+
+
+class TransactionType(StrEnum):
+    STARTING_BALANCE = "starting_balance"
+    DAILY = "daily"
+    TRANSFER = "transfer"
+    ADMIN_ADJUST = "admin_adjust"
+    SQUAD_JOIN = "squad_join"
+    REVERSAL = "reversal"
