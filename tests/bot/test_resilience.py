@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from guildbank.bot.errors import TRY_AGAIN
 from guildbank.cli import app as cli
-from guildbank.ledger.limits import MAX_AMOUNT
+from guildbank.core.limits import MAX_AMOUNT
 from guildbank.runtime.bot import BotConfigError, GuildbankBot, check_token, create_bot
 from guildbank.runtime.client import GuildbankClient
 from guildbank.runtime.runner import _start_bot

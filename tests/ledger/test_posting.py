@@ -3,10 +3,14 @@ reversal, both told apart by constraint name; the standalone posting as the unit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from guildbank.core.events import DomainEvent
 from guildbank.features.economy import admin as economy_admin
 from guildbank.ledger import posting
 from guildbank.ledger.constraints import ONE_REVERSAL, OVERDRAFT, violated_constraint
@@ -16,6 +20,14 @@ from guildbank.ledger.types import TransactionType
 from guildbank.platform.models.ledger import Account, LedgerTransaction
 from guildbank.platform.uow import Services, StandaloneWriteError, unit_of_work
 from tests.factories import guild_money, member, open_account, send
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probed(DomainEvent):
+    """A test-only event: what a unit of work publishes after its commit."""
+
+    name: ClassVar[str] = "test.probed"
+    transaction_id: int
 
 
 async def accounts(services: Services, guild: str) -> tuple[int, int]:
@@ -134,7 +146,7 @@ async def test_the_standalone_posting_is_the_units_only_write(
             legs=transfer_legs(source=giver, target=receiver, amount=40),
             actor_id=member(1),
         )
-        uow.emit("transfer", guild, transaction_id=posted.id)
+        uow.emit(Probed(guild_id=guild, transaction_id=posted.id))
         back = transfer_legs(source=receiver, target=giver, amount=1)
         with pytest.raises(StandaloneWriteError, match="already made its standalone write"):
             _ = uow.session

@@ -3,10 +3,22 @@ the unit's only write (refused once the unit began, and nothing may follow it)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import pytest
 from sqlalchemy import text
 
+from guildbank.core.events import DomainEvent
 from guildbank.platform.uow import Services, StandaloneWriteError, unit_of_work
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probed(DomainEvent):
+    """A test-only event: what a unit of work publishes after its commit."""
+
+    name: ClassVar[str] = "test.probed"
+    amount: int
 
 
 async def test_the_standalone_pool_is_the_drivers_on_postgresql_only(
@@ -38,7 +50,7 @@ async def test_after_a_standalone_write_the_unit_refuses_to_write_but_commits_it
     async with unit_of_work(services) as uow:
         await uow.standalone_pool()
         uow.wrote_standalone()
-        uow.emit("transfer", "111111111111111111", amount=5)
+        uow.emit(Probed(guild_id="111111111111111111", amount=5))
         with pytest.raises(StandaloneWriteError, match="must not write anything else"):
             _ = uow.session
         with pytest.raises(StandaloneWriteError, match="already made its standalone write"):
@@ -48,4 +60,8 @@ async def test_after_a_standalone_write_the_unit_refuses_to_write_but_commits_it
         async with services.bus.subscribe() as subscription:
             await uow.commit()
             event = await subscription.queue.get()
-    assert (event.name, event.data) == ("transfer", {"amount": 5})
+    assert (event.name, event.guild_id, event.data) == (
+        "test.probed",
+        "111111111111111111",
+        {"amount": 5},
+    )

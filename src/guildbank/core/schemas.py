@@ -13,7 +13,7 @@ from pydantic import (
 )
 
 from guildbank.core.ids import SNOWFLAKE_PATTERN, is_snowflake
-from guildbank.ledger.limits import MAX_AMOUNT, MAX_REASON_LENGTH
+from guildbank.core.limits import MAX_AMOUNT, MAX_REASON_LENGTH
 
 __all__ = ["Amount", "Out", "Reason", "RequiredReason", "Snowflake"]
 

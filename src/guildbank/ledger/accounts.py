@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from guildbank.core.errors import InvalidInput
 from guildbank.core.ids import is_snowflake
+from guildbank.ledger.events import AccountOpened
 from guildbank.ledger.legs import transfer_legs
 from guildbank.ledger.posting import post
 from guildbank.ledger.types import TransactionType
@@ -132,5 +133,5 @@ async def ensure_account(
             reason="Starting balance",
         )
     if created:
-        uow.emit("account.opened", guild_id, user_id=user_id, balance=starting_balance)
+        uow.emit(AccountOpened(guild_id=guild_id, user_id=user_id, balance=starting_balance))
     return new_id

@@ -16,11 +16,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from guildbank.core.events import DomainEvent
 from guildbank.platform.bus import Event, EventBus
 from guildbank.platform.cache import Caches
 from guildbank.platform.clock import utcnow
@@ -152,8 +152,11 @@ class UnitOfWork:
         ``per_minute`` in the last minute; 0 is no limit)."""
         await self.services.limits.hit_per_minute(per_minute, *identifiers)
 
-    def emit(self, name: str, guild_id: str, **data: Any) -> None:
-        self.events.append(Event(name=name, guild_id=guild_id, data=data, at=self.now))
+    def emit(self, event: DomainEvent) -> None:
+        """Record a domain event; it is published only once this unit has committed."""
+        self.events.append(
+            Event(name=event.name, guild_id=event.guild_id, data=event.payload(), at=self.now)
+        )
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)

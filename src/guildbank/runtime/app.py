@@ -21,6 +21,7 @@ from guildbank.api.deps import require
 from guildbank.api.errors import install_error_handlers
 from guildbank.api.middleware import GzipWhenAccepted, RequestContextMiddleware
 from guildbank.api.state import ApiState
+from guildbank.features.guilds.events import ConfigChanged
 from guildbank.features.guilds.queries import forget_config
 from guildbank.platform.apikeys import ALL_SCOPES, Principal
 from guildbank.platform.uow import Services
@@ -43,7 +44,7 @@ Errors are `{"detail": "...", "code": "..."}`."""
 
 async def _drop_changed_configs(services: Services) -> None:
     """Every process forgets a guild's cached settings when any process changes them."""
-    async with services.bus.subscribe(names=["config.changed"]) as subscription:
+    async with services.bus.subscribe(names=[ConfigChanged.name]) as subscription:
         while True:
             event = await subscription.queue.get()
             forget_config(services, event.guild_id)

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from guildbank.core.errors import InvalidInput
+from guildbank.core.limits import MAX_REASON_LENGTH
 from guildbank.features.economy.rules import roles_crossed, roles_earned, validate_transfer
 from guildbank.features.guilds.rules import EconomyConfig, guild_today, seconds_until_next_day
-from guildbank.ledger.limits import MAX_REASON_LENGTH
 
 GIVER = "300000000000000001"
 RECEIVER = "300000000000000002"

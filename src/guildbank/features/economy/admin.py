@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from guildbank.features.economy.events import BalanceAdjusted, TransactionReversed
 from guildbank.features.economy.rules import AdjustAction, check_adjustment, required_reason
 from guildbank.features.economy.schemas import AdjustOut, ReversalOut
 from guildbank.features.guilds.queries import get_config
@@ -55,14 +56,15 @@ async def adjust_balance(
     )
     balance = posted.entry(account).balance_after
     uow.emit(
-        "balance.adjusted",
-        guild_id,
-        user_id=user_id,
-        delta=delta,
-        balance=balance,
-        reason=reason,
-        actor_id=actor_id,
-        transaction_id=posted.id,
+        BalanceAdjusted(
+            guild_id=guild_id,
+            user_id=user_id,
+            delta=delta,
+            balance=balance,
+            reason=reason,
+            actor_id=actor_id,
+            transaction_id=posted.id,
+        )
     )
     return AdjustOut(
         guild_id=guild_id,
@@ -92,11 +94,12 @@ async def reverse_transaction(
         payer=posting.Payer(original.debtor, config.currency_name, config.starting_balance),
     )
     uow.emit(
-        "transaction.reversed",
-        guild_id,
-        transaction_id=transaction_id,
-        reversal_id=posted.id,
-        actor_id=actor_id,
+        TransactionReversed(
+            guild_id=guild_id,
+            transaction_id=transaction_id,
+            reversal_id=posted.id,
+            actor_id=actor_id,
+        )
     )
     return ReversalOut(
         id=posted.id,

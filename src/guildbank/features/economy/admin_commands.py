@@ -10,9 +10,9 @@ import lightbulb
 
 from guildbank.bot.checks import IN_GUILDS, economy_admin
 from guildbank.bot.state import BotState
+from guildbank.core.limits import MAX_AMOUNT, MAX_REASON_LENGTH
 from guildbank.features.economy.client import EconomyClient
 from guildbank.features.guilds.render import money
-from guildbank.ledger.limits import MAX_AMOUNT, MAX_REASON_LENGTH
 
 __all__ = ["loader"]
 

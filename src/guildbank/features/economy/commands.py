@@ -12,6 +12,7 @@ from lightbulb.components import Modal, ModalContext
 from guildbank.bot.checks import IN_GUILDS
 from guildbank.bot.errors import explain, log_failure
 from guildbank.bot.state import BotState
+from guildbank.core.limits import MAX_REASON_LENGTH
 from guildbank.features.economy.client import EconomyClient
 from guildbank.features.economy.render import (
     balance_embed,
@@ -22,7 +23,6 @@ from guildbank.features.economy.render import (
 )
 from guildbank.features.economy.roles import grant_roles
 from guildbank.features.economy.sending import send_bytes
-from guildbank.ledger.limits import MAX_REASON_LENGTH
 
 __all__ = ["loader"]
 

@@ -11,11 +11,11 @@ from starlette.routing import Route
 
 from guildbank.core.errors import GuildbankError
 from guildbank.core.ids import is_snowflake
+from guildbank.core.limits import MAX_AMOUNT, MAX_REASON_LENGTH
 from guildbank.features.economy import admin as economy_admin
 from guildbank.features.economy import queries as reports
 from guildbank.features.economy import statistics as stats
 from guildbank.features.guilds.queries import get_config
-from guildbank.ledger.limits import MAX_AMOUNT, MAX_REASON_LENGTH
 from guildbank.platform.uow import unit_of_work
 from guildbank.web.guard import NOT_YOURS, Ctx, error_page, page
 

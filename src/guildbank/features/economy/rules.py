@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Literal
 
 from guildbank.core.errors import InvalidInput
+from guildbank.core.limits import MAX_AMOUNT, MAX_REASON_LENGTH
 from guildbank.features.guilds.rules import EconomyConfig
-from guildbank.ledger.limits import MAX_AMOUNT, MAX_REASON_LENGTH
 
 __all__ = [
     "AdjustAction",

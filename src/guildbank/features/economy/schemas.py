@@ -11,8 +11,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from guildbank.core.limits import MAX_AMOUNT
 from guildbank.core.schemas import Amount, Out, Reason, RequiredReason, Snowflake
-from guildbank.ledger.limits import MAX_AMOUNT
 
 __all__ = [
     "AdjustIn",

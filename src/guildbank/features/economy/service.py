@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from guildbank.features.economy.errors import AlreadyClaimed, CooldownActive
+from guildbank.features.economy.events import DailyClaimed, TransferMade
 from guildbank.features.economy.rules import roles_crossed, validate_transfer
 from guildbank.features.economy.schemas import DailyOut, TransferOut
 from guildbank.features.economy.streaks import tier_for
@@ -51,13 +52,14 @@ async def claim_daily(uow: UnitOfWork, *, guild_id: str, user_id: str) -> DailyO
         roles = roles_crossed(config.role_rewards, received, entry.total_received)
         received = entry.total_received
     uow.emit(
-        "daily.claimed",
-        guild_id,
-        user_id=user_id,
-        amount=award,
-        streak=marked.streak,
-        balance=balance,
-        roles_earned=roles,
+        DailyClaimed(
+            guild_id=guild_id,
+            user_id=user_id,
+            amount=award,
+            streak=marked.streak,
+            balance=balance,
+            roles_earned=roles,
+        )
     )
     return DailyOut(
         guild_id=guild_id,
@@ -147,15 +149,16 @@ async def transfer(
         roles_earned=roles,
     )
     uow.emit(
-        "transfer",
-        guild_id,
-        transaction_id=posted.id,
-        giver_id=giver_id,
-        receiver_id=receiver_id,
-        amount=amount,
-        reason=reason,
-        giver_balance=result.giver_balance,
-        receiver_balance=result.receiver_balance,
-        roles_earned=roles,
+        TransferMade(
+            guild_id=guild_id,
+            transaction_id=posted.id,
+            giver_id=giver_id,
+            receiver_id=receiver_id,
+            amount=amount,
+            reason=reason,
+            giver_balance=result.giver_balance,
+            receiver_balance=result.receiver_balance,
+            roles_earned=roles,
+        )
     )
     return result

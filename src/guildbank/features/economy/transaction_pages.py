@@ -16,13 +16,13 @@ from starlette.routing import Route
 
 from guildbank.core.errors import GuildbankError
 from guildbank.core.ids import is_snowflake
+from guildbank.core.limits import MAX_REASON_LENGTH
 from guildbank.features.economy import admin as economy_admin
 from guildbank.features.economy import queries as reports
 from guildbank.features.economy import statistics as stats
 from guildbank.features.guilds.queries import get_config
 from guildbank.ledger import integrity
 from guildbank.ledger.errors import TransactionNotFound
-from guildbank.ledger.limits import MAX_REASON_LENGTH
 from guildbank.ledger.types import TransactionType
 from guildbank.platform.uow import Services, unit_of_work
 from guildbank.web.guard import Ctx, page

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from guildbank.core.errors import InvalidInput
 from guildbank.core.ids import is_snowflake
-from guildbank.ledger.limits import MAX_AMOUNT
+from guildbank.core.limits import MAX_AMOUNT
 
 __all__ = [
     "DEFAULT_STREAK_BONUSES",

@@ -11,9 +11,9 @@ from pydantic import (
     StringConstraints,
 )
 
+from guildbank.core.limits import MAX_AMOUNT
 from guildbank.core.schemas import Out, Snowflake
 from guildbank.features.guilds.rules import MAX_ADMIN_ROLES
-from guildbank.ledger.limits import MAX_AMOUNT
 
 __all__ = [
     "ConfigOut",

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from guildbank.core.errors import InvalidInput
 from guildbank.core.ids import is_snowflake
+from guildbank.features.guilds.events import ConfigChanged, GuildRegistered
 from guildbank.features.guilds.queries import CONFIGS, config_from_row, get_config
 from guildbank.features.guilds.rules import EconomyConfig, validate_config
 from guildbank.ledger.accounts import open_system_accounts
@@ -43,7 +44,7 @@ async def register_guild(uow: UnitOfWork, *, guild_id: str, name: str = "") -> b
         return False
     session.add(GuildSettings(guild_id=guild_id, **_settings_values(EconomyConfig())))
     await open_system_accounts(uow, guild_id)
-    uow.emit("guild.registered", guild_id)
+    uow.emit(GuildRegistered(guild_id=guild_id))
     return True
 
 
@@ -86,5 +87,5 @@ async def update_config(
     row.updated_at = uow.now
     await uow.session.flush()
     uow.after_commit(lambda: uow.services.caches[CONFIGS].put(guild_id, config))
-    uow.emit("config.changed", guild_id, changed=sorted(changes), actor_id=actor_id)
+    uow.emit(ConfigChanged(guild_id=guild_id, changed=sorted(changes), actor_id=actor_id))
     return config

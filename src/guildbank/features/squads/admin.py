@@ -25,6 +25,7 @@ from guildbank.features.squads.errors import (
     SquadNotEmpty,
     SquadNotFound,
 )
+from guildbank.features.squads.events import SquadCreated, SquadDeleted, SquadUpdated
 from guildbank.features.squads.queries import count_members, get_squad_or_raise, squad_view
 from guildbank.features.squads.rules import DEFAULT_SWITCH_COST, SquadFields, validate_squad
 from guildbank.features.squads.schemas import SquadDeleteOut, SquadOut
@@ -97,7 +98,9 @@ async def create_squad(
     row = Squad(guild_id=guild_id, created_at=uow.now, updated_at=uow.now, **_columns(fields))
     uow.session.add(row)
     await _flush_unique(uow, fields)
-    uow.emit("squad.created", guild_id, squad_id=row.id, squad_name=row.name, actor_id=actor_id)
+    uow.emit(
+        SquadCreated(guild_id=guild_id, squad_id=row.id, squad_name=row.name, actor_id=actor_id)
+    )
     return squad_view(row, 0)
 
 
@@ -133,13 +136,14 @@ async def update_squad(
     row.updated_at = uow.now
     await _flush_unique(uow, fields)
     uow.emit(
-        "squad.updated",
-        guild_id,
-        squad_id=row.id,
-        changed=sorted(changes),
-        old_role_id=current.role_id,
-        role_id=row.role_id,
-        actor_id=actor_id,
+        SquadUpdated(
+            guild_id=guild_id,
+            squad_id=row.id,
+            changed=sorted(changes),
+            old_role_id=current.role_id,
+            role_id=row.role_id,
+            actor_id=actor_id,
+        )
     )
     return squad_view(row, await count_members(uow, row.id))
 
@@ -218,13 +222,14 @@ async def delete_squad(
         members=members,
     )
     uow.emit(
-        "squad.deleted",
-        guild_id,
-        squad_id=squad_id,
-        role_id=squad.role_id,
-        moved_to=result.moved_to,
-        moved_to_role_id=result.moved_to_role_id,
-        members=members,
-        actor_id=actor_id,
+        SquadDeleted(
+            guild_id=guild_id,
+            squad_id=squad_id,
+            role_id=squad.role_id,
+            moved_to=result.moved_to,
+            moved_to_role_id=result.moved_to_role_id,
+            members=members,
+            actor_id=actor_id,
+        )
     )
     return result

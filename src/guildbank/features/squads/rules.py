@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from guildbank.core.errors import InvalidInput
 from guildbank.core.ids import is_snowflake
+from guildbank.core.limits import MAX_AMOUNT
 from guildbank.features.squads.errors import AlreadyInSquad, SquadFull, SquadInactive
-from guildbank.ledger.limits import MAX_AMOUNT
 
 __all__ = [
     "DEFAULT_SWITCH_COST",

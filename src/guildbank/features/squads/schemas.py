@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from guildbank.core.limits import MAX_AMOUNT
 from guildbank.core.schemas import Out, Snowflake
 from guildbank.features.squads.rules import (
     DEFAULT_SWITCH_COST,
@@ -21,7 +22,6 @@ from guildbank.features.squads.rules import (
     MAX_NAME_LENGTH,
     MAX_SQUAD_MEMBERS,
 )
-from guildbank.ledger.limits import MAX_AMOUNT
 
 __all__ = [
     "MaxMembers",

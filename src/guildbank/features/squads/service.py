@@ -6,6 +6,7 @@ from sqlalchemy import select, update
 
 from guildbank.features.guilds.queries import get_config
 from guildbank.features.squads.errors import NotInSquad, SquadConflict
+from guildbank.features.squads.events import SquadJoined, SquadLeft
 from guildbank.features.squads.queries import (
     _check_user,
     count_members,
@@ -130,16 +131,17 @@ def _joined(
         role_removed=previous_role if previous_role != target.role_id else None,
     )
     uow.emit(
-        "squad.joined",
-        target.guild_id,
-        user_id=user_id,
-        squad_id=target.id,
-        previous_squad_id=previous_id,
-        cost=cost,
-        balance=balance,
-        transaction_id=transaction_id,
-        role_added=result.role_added,
-        role_removed=result.role_removed,
+        SquadJoined(
+            guild_id=target.guild_id,
+            user_id=user_id,
+            squad_id=target.id,
+            previous_squad_id=previous_id,
+            cost=cost,
+            balance=balance,
+            transaction_id=transaction_id,
+            role_added=result.role_added,
+            role_removed=result.role_removed,
+        )
     )
     return result
 
@@ -158,7 +160,9 @@ async def leave_squad(uow: UnitOfWork, *, guild_id: str, user_id: str) -> SquadL
         .values(squad_id=None, left_at=uow.now)
     )
     squad = await get_squad_or_raise(uow, guild_id=guild_id, squad_id=squad_id)
-    uow.emit("squad.left", guild_id, user_id=user_id, squad_id=squad_id, role_removed=squad.role_id)
+    uow.emit(
+        SquadLeft(guild_id=guild_id, user_id=user_id, squad_id=squad_id, role_removed=squad.role_id)
+    )
     return SquadLeaveOut(
         guild_id=guild_id,
         user_id=user_id,

@@ -1,4 +1,4 @@
-"""Bounds every amount and reason in the ledger respects."""
+"""Bounds every amount and reason respects, in the ledger, the API and the dashboard alike."""
 
 from __future__ import annotations
 
