@@ -48,7 +48,6 @@ from pathlib import Path
 from typing import Any
 
 import hikari
-from tests.fakes.discord import FakeDiscord
 
 from guildbank.platform.migrate import upgrade
 from guildbank.runtime import bot as bot_app
@@ -57,6 +56,7 @@ from guildbank.runtime.bot import GuildbankBot, create_bot
 from guildbank.runtime.client import GuildbankClient
 from guildbank.runtime.services import build_services
 from guildbank.settings import Settings
+from tests.fakes.discord import FakeDiscord
 
 TIMEOUT = 600.0
 

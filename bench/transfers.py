@@ -72,6 +72,7 @@ from guildbank.platform.uow import Services, unit_of_work
 from guildbank.runtime.app import create_app
 from guildbank.runtime.services import build_services
 from guildbank.settings import Settings
+from tests.fakes.ports import free_port
 
 HOST = "127.0.0.1"  # the benchmark never targets anything else
 PG_PORT = 5432
@@ -442,6 +443,18 @@ async def prepare_guild(services: Services, members: list[str], concurrency: int
     return token
 
 
+class _CountedPool:
+    """The driver pool, counting the statements the transfer's standalone posting sends."""
+
+    def __init__(self, pool: Any, counter: RoundTripCounter) -> None:
+        self._pool = pool
+        self._counter = counter
+
+    async def fetch(self, *args: Any, **kwargs: Any) -> Any:
+        self._counter.statements += 1
+        return await self._pool.fetch(*args, **kwargs)
+
+
 class RoundTripCounter:
     """Counts what is sent: the engine's statements plus BEGIN/COMMIT/ROLLBACK (one trip
     each), and the standalone postings on the driver pool (one autocommitted trip each)."""
@@ -459,13 +472,13 @@ class RoundTripCounter:
         pool = await services.standalone_pool()
         if pool is None:
             return
-        fetch = pool.fetch
+        counted = _CountedPool(pool, self)
 
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            self.statements += 1
-            return await fetch(*args, **kwargs)
+        async def counted_pool() -> Any:
+            return counted
 
-        pool.fetch = counted
+        # asyncpg's Pool has __slots__: count through a stand-in rather than patching it.
+        services.standalone_pool = counted_pool  # type: ignore[method-assign]
 
     def _statement(self, *_: Any) -> None:
         self.statements += 1
@@ -546,13 +559,6 @@ def serve_reuse_port(port: int) -> None:
         log_level="warning",
     )
     uvicorn.Server(config).run(sockets=[sock])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def http_status(port: int, path: str) -> int | None:

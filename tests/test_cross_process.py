@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,20 +16,15 @@ from guildbank.platform.redis_bus import RedisBus
 from guildbank.platform.uow import Services
 from tests.conftest import REDIS_URL, make_api_key
 from tests.factories import fund, member
+from tests.fakes.ports import free_port
 
 pytestmark = pytest.mark.redis
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def web_process(database_url: str) -> Iterator[str]:
     """`guildbank web` in its own OS process on PostgreSQL + Redis; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "GUILDBANK_DATABASE_URL": database_url,

@@ -117,7 +117,7 @@ async def test_random_transfers_conserve_money(
     if server is not None:
         assert server.peak >= level.clients, server.peak
         # Sampled, and a transfer between known members is one short autocommitted statement
-        # (db/ledger.py), so a sample catches only some of them busy; still many at once.
+        # (ledger/posting.py), so a sample catches only some of them busy; still many at once.
         assert server.peak_active >= level.clients // 4, server.peak_active
 
 

@@ -1,4 +1,4 @@
-"""The dashboard's read services (services/stats.py) on SQLite and PostgreSQL."""
+"""The dashboard's statistics (features/economy/statistics.py) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from guildbank.ledger.reversals import reversible
 from guildbank.ledger.types import TransactionType
 from guildbank.platform.uow import UnitOfWork
 
-__all__ = ["AdjustAction", "adjust_balance", "reverse_transaction"]
+__all__ = ["adjust_balance", "reverse_transaction"]
 
 
 async def adjust_balance(

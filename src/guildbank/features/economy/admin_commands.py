@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import types
-from typing import Any, Literal
+from typing import Any
 
 import hikari
 import lightbulb
@@ -12,11 +12,11 @@ from guildbank.bot.checks import IN_GUILDS, economy_admin
 from guildbank.bot.state import BotState
 from guildbank.core.limits import MAX_AMOUNT, MAX_REASON_LENGTH
 from guildbank.features.economy.client import EconomyClient
+from guildbank.features.economy.rules import AdjustAction
 from guildbank.features.guilds.render import money
 
 __all__ = ["loader"]
 
-AdjustAction = Literal["add", "remove", "set"]
 loader = lightbulb.Loader()
 economy = lightbulb.Group(
     "economy",

@@ -15,6 +15,7 @@ from guildbank.core.limits import MAX_AMOUNT, MAX_REASON_LENGTH
 from guildbank.features.economy import admin as economy_admin
 from guildbank.features.economy import queries as reports
 from guildbank.features.economy import statistics as stats
+from guildbank.features.economy.rules import AdjustAction
 from guildbank.features.guilds.queries import get_config
 from guildbank.platform.uow import unit_of_work
 from guildbank.web.guard import NOT_YOURS, Ctx, error_page, page
@@ -130,7 +131,7 @@ async def adjust(ctx: Ctx) -> Response:
                 uow,
                 guild_id=ctx.guild_id,
                 user_id=user_id,
-                action=cast("economy_admin.AdjustAction", action),
+                action=cast("AdjustAction", action),
                 amount=int(raw_amount),
                 reason=reason,
                 actor_id=ctx.session.actor_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -13,6 +13,7 @@ from pydantic import (
 
 from guildbank.core.limits import MAX_AMOUNT
 from guildbank.core.schemas import Amount, Out, Reason, RequiredReason, Snowflake
+from guildbank.features.economy.rules import AdjustAction
 
 __all__ = [
     "AdjustIn",
@@ -127,7 +128,7 @@ class RankOut(Out):
 
 class AdjustIn(BaseModel):
     user_id: Snowflake
-    action: Literal["add", "remove", "set"]
+    action: AdjustAction
     amount: Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)]
     reason: RequiredReason
     actor_id: Snowflake | None = None

@@ -16,8 +16,11 @@ __all__ = [
     "MAX_ADMIN_ROLES",
     "MAX_CURRENCY_EMOJI_LENGTH",
     "MAX_CURRENCY_NAME_LENGTH",
+    "MAX_ROLE_REWARDS",
     "MAX_STREAK_DAYS",
     "MAX_STREAK_MULTIPLIER",
+    "MAX_STREAK_TIERS",
+    "MAX_TIMEZONE_LENGTH",
     "SETTING_RANGES",
     "EconomyConfig",
     "guild_today",
@@ -33,6 +36,9 @@ MAX_STREAK_DAYS = 36_500
 MAX_STREAK_MULTIPLIER = 1_000_000
 MAX_CURRENCY_NAME_LENGTH = 32
 MAX_CURRENCY_EMOJI_LENGTH = 64
+MAX_TIMEZONE_LENGTH = 64
+MAX_STREAK_TIERS = 50
+MAX_ROLE_REWARDS = 100
 # Whole-number settings: (lowest, highest) allowed.
 SETTING_RANGES: Mapping[str, tuple[int, int]] = {
     "starting_balance": (0, MAX_AMOUNT),
