@@ -13,7 +13,7 @@ creates and drops:
 3. The service layer alone: ``--clients`` asyncio tasks in this process, each running
    ``economy.transfer`` in its own unit of work, as an adapter does.
 4. Where the time goes: Python CPU per transfer through each layer, one at a time.
-5. The real server (``uvicorn`` serving ``guildbank.app.create_app`` through a factory,
+5. The real server (``uvicorn`` serving ``guildbank.runtime.app.create_app`` through a factory,
    uvloop and httptools) with 1 and 2 workers and as 2 SO_REUSEPORT processes, driven by
    ``--clients`` keep-alive HTTP/1.1 connections from a separate process: ``wrk`` with a Lua
    script when installed (``make bench`` installs it), otherwise a raw-asyncio client.

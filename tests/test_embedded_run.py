@@ -1,7 +1,7 @@
 """The embedded mode behind ``make run``: uvicorn and the bot in one event loop, one process.
 
-``guildbank.runner.serve`` runs against a migrated SQLite file, a free local port and the fake
-Discord; the checks go through the real HTTP API on that port, as an operator's would.
+``guildbank.runtime.runner.serve`` runs against a migrated SQLite file, a free local port and
+the fake Discord; the checks go through the real HTTP API on that port, as an operator's would.
 """
 
 from __future__ import annotations

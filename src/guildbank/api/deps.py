@@ -20,9 +20,12 @@ from guildbank.platform.apikeys import Principal, authenticate
 from guildbank.platform.uow import UnitOfWork, unit_of_work
 
 __all__ = [
+    "Admin",
     "Caller",
     "GuildId",
+    "Reader",
     "UserId",
+    "Writer",
     "api_state",
     "authorize",
     "parse_body",
@@ -122,7 +125,11 @@ def _render(result: Any) -> bytes:
     return orjson.dumps(result, default=_model_as_json)
 
 
+# Route guards by scope: a parameter (``_: Caller``) or a route dependency (``[Writer]``).
 Caller = Annotated[Principal, Depends(require("read"))]
+Reader = Depends(require("read"))
+Writer = Depends(require("write"))
+Admin = Depends(require("admin"))
 
 
 def _json(result: Any) -> Any:

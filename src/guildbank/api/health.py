@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
-from guildbank.api.deps import api_state, require
+from guildbank.api.deps import Reader, api_state
 
 router = APIRouter(tags=["health"])
 
@@ -19,7 +19,7 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/detailed", dependencies=[Depends(require("read"))])
+@router.get("/health/detailed", dependencies=[Reader])
 async def health_detailed(request: Request) -> Response:
     state = api_state(request)
     checks: dict[str, dict[str, object]] = {}

@@ -79,9 +79,7 @@ async def post_in_session(
     reverses_id: int | None = None,
 ) -> PostedTransaction:
     """Write one balanced ledger transaction in ``session``'s transaction (either backend)."""
-    check_balanced(legs)
-    ordered = sorted(legs, key=lambda leg: leg.account_id)
-    magnitude = sum(leg.amount for leg in ordered if leg.amount > 0)
+    ordered, magnitude = _prepared(legs)
     if session.get_bind().dialect.name == "postgresql":
         return await _post_postgresql(
             session, guild_id, type, magnitude, ordered, now, reason, actor_id, reverses_id
@@ -102,13 +100,18 @@ async def post_on_pool(
     actor_id: str | None = None,
 ) -> PostedTransaction:
     """PostgreSQL: the posting as its own autocommitted statement on the driver pool."""
-    check_balanced(legs)
-    ordered = sorted(legs, key=lambda leg: leg.account_id)
-    magnitude = sum(leg.amount for leg in ordered if leg.amount > 0)
+    ordered, magnitude = _prepared(legs)
     rows = await pool.fetch(
         _PG_POST_DRIVER, guild_id, type, magnitude, reason, actor_id, None, now, *_columns(ordered)
     )
     return _posted(rows, ordered, guild_id)
+
+
+def _prepared(legs: Sequence[Leg]) -> tuple[list[Leg], int]:
+    """The legs checked to balance, in lock order (ascending account id), and the amount moved."""
+    check_balanced(legs)
+    ordered = sorted(legs, key=lambda leg: leg.account_id)
+    return ordered, sum(leg.amount for leg in ordered if leg.amount > 0)
 
 
 def _columns(legs: Sequence[Leg]) -> tuple[list[int], list[int], list[int], list[int]]:

@@ -12,12 +12,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 from guildbank.api import health, stream
-from guildbank.api.deps import require
+from guildbank.api.deps import Reader
 from guildbank.api.errors import install_error_handlers
 from guildbank.api.middleware import GzipWhenAccepted, RequestContextMiddleware
 from guildbank.api.state import ApiState
@@ -102,7 +102,7 @@ def create_app(
     app.include_router(stream.router, prefix="/api")
     app.mount("/admin", build_dashboard(FEATURES))
 
-    @app.get("/metrics", include_in_schema=False, dependencies=[Depends(require("read"))])
+    @app.get("/metrics", include_in_schema=False, dependencies=[Reader])
     async def metrics() -> Response:
         """Prometheus metrics; scrape with a read-scoped API key as bearer token."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

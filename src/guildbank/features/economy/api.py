@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from guildbank.api.deps import (
+    Admin,
     Caller,
     GuildId,
     UserId,
+    Writer,
     authorize,
     parse_body,
     read,
-    require,
     write,
 )
 from guildbank.api.lean import LeanRoute
@@ -46,8 +47,6 @@ from guildbank.ledger import integrity
 from guildbank.platform.uow import UnitOfWork
 
 router = APIRouter(prefix="/guilds/{guild_id}/bytes", tags=["bytes"])
-Writer = Depends(require("write"))
-Admin = Depends(require("admin"))
 # Bounded to 64 bits: larger numbers would overflow the database's BIGINT (a 500, not a 422).
 TransactionId = Annotated[int, Path(ge=1, le=MAX_SNOWFLAKE)]
 Offset = Annotated[int, Query(ge=0, le=MAX_SNOWFLAKE)]

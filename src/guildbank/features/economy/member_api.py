@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from guildbank.api.deps import GuildId, UserId, require, write
+from guildbank.api.deps import GuildId, UserId, Writer, write
 from guildbank.features.economy.membership import set_member_active
 from guildbank.features.economy.schemas import MemberStatusIn, MemberStatusOut
 from guildbank.features.guilds.queries import get_config
@@ -14,9 +14,7 @@ from guildbank.platform.uow import UnitOfWork
 router = APIRouter(prefix="/guilds/{guild_id}/members", tags=["members"])
 
 
-@router.put(
-    "/{user_id}/status", response_model=MemberStatusOut, dependencies=[Depends(require("write"))]
-)
+@router.put("/{user_id}/status", response_model=MemberStatusOut, dependencies=[Writer])
 async def put_member_status(
     request: Request, guild_id: GuildId, user_id: UserId, body: MemberStatusIn
 ) -> Response:

@@ -111,26 +111,16 @@ async def transfer(
     legs = transfer_legs(source=giver, target=receiver, amount=amount)
     # When nothing touched the database yet (known members, no cooldown, no idempotency
     # record), the posting is this unit's only write: it commits by itself, in one round trip.
-    if uow.began:
-        posted = await posting.post(
-            uow,
-            guild_id=guild_id,
-            type=TransactionType.TRANSFER,
-            legs=legs,
-            reason=reason,
-            actor_id=giver_id,
-            payer=payer,
-        )
-    else:
-        posted = await posting.post_standalone(
-            uow,
-            guild_id=guild_id,
-            type=TransactionType.TRANSFER,
-            legs=legs,
-            reason=reason,
-            actor_id=giver_id,
-            payer=payer,
-        )
+    post = posting.post if uow.began else posting.post_standalone
+    posted = await post(
+        uow,
+        guild_id=guild_id,
+        type=TransactionType.TRANSFER,
+        legs=legs,
+        reason=reason,
+        actor_id=giver_id,
+        payer=payer,
+    )
     receiver_entry = posted.entry(receiver)
     roles = roles_crossed(
         config.role_rewards, receiver_entry.total_received - amount, receiver_entry.total_received

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from guildbank.api.deps import GuildId, require, write
+from guildbank.api.deps import GuildId, Writer, write
 from guildbank.features.guilds.schemas import GuildIn, GuildOut
 from guildbank.features.guilds.service import register_guild
 from guildbank.platform.uow import UnitOfWork
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/guilds", tags=["guilds"])
 @router.put(
     "/{guild_id}",
     response_model=GuildOut,
-    dependencies=[Depends(require("write"))],
+    dependencies=[Writer],
     summary="Register a guild (idempotent; creates default settings on first call)",
 )
 async def put_guild(request: Request, guild_id: GuildId, body: GuildIn | None = None) -> Response:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from guildbank.api.deps import Caller, GuildId, UserId, read, require, write
+from guildbank.api.deps import Admin, Caller, GuildId, UserId, Writer, read, write
 from guildbank.core.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN
 from guildbank.features.squads import admin as squad_admin
 from guildbank.features.squads import queries as squads
@@ -31,8 +31,6 @@ from guildbank.features.squads.schemas import (
 from guildbank.platform.uow import UnitOfWork
 
 router = APIRouter(prefix="/guilds/{guild_id}/squads", tags=["squads"])
-Writer = Depends(require("write"))
-Admin = Depends(require("admin"))
 SquadId = Annotated[int, Path(ge=1, le=MAX_SNOWFLAKE, description="The squad's id")]
 
 
