@@ -1,4 +1,5 @@
-"""FastAPI dependencies and the one way route handlers run a unit of work."""
+"""FastAPI dependencies: who is calling with which scope, path parameters, bodies; and how
+a read runs its unit of work and renders its result."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, ValidationError
 
 from guildbank.api.errors import ApiError
 from guildbank.api.state import ApiState
-from guildbank.core.errors import GuildbankError
-from guildbank.core.ids import SNOWFLAKE_PATTERN, is_snowflake
-from guildbank.platform import idempotency
+from guildbank.core.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN, is_snowflake
 from guildbank.platform.apikeys import Principal, authenticate
 from guildbank.platform.uow import UnitOfWork, unit_of_work
 
@@ -23,21 +22,25 @@ __all__ = [
     "Admin",
     "Caller",
     "GuildId",
+    "RawJSONResponse",
     "Reader",
+    "RowId",
     "UserId",
     "Writer",
     "api_state",
     "authorize",
     "parse_body",
     "read",
+    "render_json",
     "require",
-    "write",
 ]
 
-MAX_IDEMPOTENCY_KEY = 255
 M = TypeVar("M", bound=BaseModel)
 
 GuildId = Annotated[str, Path(description="The guild's Discord id")]
+# A row id in a path, bounded to 64 bits: larger numbers would overflow the database's BIGINT
+# (a 500, not a 422).
+RowId = Annotated[int, Path(ge=1, le=MAX_SNOWFLAKE)]
 
 
 def _below_2_63(value: str) -> str:
@@ -118,7 +121,7 @@ def _model_as_json(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _render(result: Any) -> bytes:
+def render_json(result: Any) -> bytes:
     """A use case's result (a response model, a list of them, or plain data) as JSON."""
     if isinstance(result, BaseModel):
         return result.model_dump_json().encode()
@@ -132,73 +135,9 @@ Writer = Depends(require("write"))
 Admin = Depends(require("admin"))
 
 
-def _json(result: Any) -> Any:
-    """The result as plain JSON data, as an idempotency record stores it."""
-    if isinstance(result, BaseModel):
-        return result.model_dump(mode="json")
-    if isinstance(result, list):
-        return [_json(item) for item in result]
-    return result
-
-
 async def read(request: Request, action: Callable[[UnitOfWork], Awaitable[Any]]) -> Response:
     """Run a read-only use case and render its result."""
     async with unit_of_work(api_state(request).services, read_only=True) as uow:
         result = await action(uow)
         await uow.commit()
-    return RawJSONResponse(_render(result))
-
-
-async def write(
-    request: Request,
-    guild_id: str,
-    action: Callable[[UnitOfWork], Awaitable[Any]],
-    *,
-    status_code: int = 200,
-) -> Response:
-    """Run a write use case in one unit of work, honouring ``Idempotency-Key``.
-
-    A replayed key returns the stored first response and moves nothing; the record is
-    committed together with the write, so a failed write leaves the key unused.
-    """
-    state = api_state(request)
-    key = request.headers.get("idempotency-key")
-    async with unit_of_work(state.services) as uow:
-        if key is None:
-            body = _render(await action(uow))
-            await uow.commit()
-            return RawJSONResponse(body, status_code=status_code)
-        if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-            raise ApiError(
-                422,
-                "invalid_idempotency_key",
-                f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
-            )
-        print_ = idempotency.fingerprint(request.method, request.url.path, await request.body())
-        stored = await idempotency.recall(uow, scope=guild_id, key=key, fingerprint=print_)
-        if stored is None:
-            try:
-                result = _json(await action(uow))
-            except GuildbankError:
-                # A concurrent twin may have committed this key while we waited on its row
-                # locks (its daily made ours "already claimed"): answer with its result.
-                await uow.rollback()
-                stored = await idempotency.recall(uow, scope=guild_id, key=key, fingerprint=print_)
-                if stored is None:
-                    raise
-            else:
-                stored = await idempotency.remember(
-                    uow,
-                    scope=guild_id,
-                    key=key,
-                    fingerprint=print_,
-                    status_code=status_code,
-                    body=result,
-                )
-                if stored is None:
-                    await uow.commit()
-                    return JSONResponse(result, status_code=status_code)
-                await uow.rollback()
-        return JSONResponse(
-            stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
-        )
+    return RawJSONResponse(render_json(result))

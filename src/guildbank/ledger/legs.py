@@ -26,9 +26,6 @@ class Leg:
     received: int = 0
     sent: int = 0
 
-    def reversed(self) -> Leg:
-        return Leg(self.account_id, -self.amount, -self.received, -self.sent)
-
 
 def check_balanced(legs: Sequence[Leg]) -> None:
     """Refuse a posting that would create or destroy money (programming error, not user error)."""

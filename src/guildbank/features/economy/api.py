@@ -1,54 +1,37 @@
-"""The bytes economy under ``/api/guilds/{guild_id}/bytes``."""
+"""The bytes economy under ``/api/guilds/{guild_id}/bytes``: what members and the bot use.
+
+The admin tools under the same prefix are in ``admin_api``."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from guildbank.api.deps import (
-    Admin,
-    Caller,
-    GuildId,
-    UserId,
-    Writer,
-    authorize,
-    parse_body,
-    read,
-    write,
-)
+from guildbank.api.deps import Caller, GuildId, RowId, UserId, Writer, authorize, parse_body, read
+from guildbank.api.idempotency import write
 from guildbank.api.lean import LeanRoute
 from guildbank.core.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN
-from guildbank.features.economy import admin as economy_admin
 from guildbank.features.economy import queries as reports
 from guildbank.features.economy import service as economy
 from guildbank.features.economy.schemas import (
-    AdjustIn,
-    AdjustOut,
     BalanceOut,
     DailyIn,
     DailyOut,
-    IntegrityOut,
     LeaderboardEntryOut,
     RankOut,
-    ReversalOut,
-    ReverseIn,
     RoleRewardHolderOut,
     TransactionOut,
     TransferIn,
     TransferOut,
 )
-from guildbank.features.guilds.queries import get_config
-from guildbank.features.guilds.schemas import ConfigOut, ConfigUpdate
-from guildbank.features.guilds.service import update_config
-from guildbank.ledger import integrity
 from guildbank.platform.uow import UnitOfWork
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/guilds/{guild_id}/bytes", tags=["bytes"])
-# Bounded to 64 bits: larger numbers would overflow the database's BIGINT (a 500, not a 422).
-TransactionId = Annotated[int, Path(ge=1, le=MAX_SNOWFLAKE)]
 Offset = Annotated[int, Query(ge=0, le=MAX_SNOWFLAKE)]
 
 
@@ -156,35 +139,12 @@ async def list_transactions(
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionOut)
 async def get_transaction(
-    request: Request, guild_id: GuildId, transaction_id: TransactionId, _: Caller
+    request: Request, guild_id: GuildId, transaction_id: RowId, _: Caller
 ) -> Response:
     async def action(uow: UnitOfWork) -> TransactionOut:
         return await reports.get_transaction(uow, guild_id=guild_id, transaction_id=transaction_id)
 
     return await read(request, action)
-
-
-@router.post(
-    "/transactions/{transaction_id}/reverse",
-    response_model=ReversalOut,
-    dependencies=[Admin],
-    status_code=201,
-)
-async def reverse_transaction(
-    request: Request, guild_id: GuildId, transaction_id: TransactionId, body: ReverseIn
-) -> Response:
-    """Undo a transaction with an opposite one (history is never edited)."""
-
-    async def action(uow: UnitOfWork) -> ReversalOut:
-        return await economy_admin.reverse_transaction(
-            uow,
-            guild_id=guild_id,
-            transaction_id=transaction_id,
-            reason=body.reason,
-            actor_id=body.actor_id,
-        )
-
-    return await write(request, guild_id, action, status_code=201)
 
 
 @router.get("/history/{user_id}", response_model=list[TransactionOut])
@@ -241,55 +201,6 @@ async def get_rank(request: Request, guild_id: GuildId, user_id: UserId, _: Call
             total_received=entry.total_received,
             members=members,
         )
-
-    return await read(request, action)
-
-
-@router.get("/config", response_model=ConfigOut)
-async def get_economy_config(request: Request, guild_id: GuildId, _: Caller) -> Response:
-    async def action(uow: UnitOfWork) -> ConfigOut:
-        return ConfigOut.model_validate(await get_config(uow, guild_id))
-
-    return await read(request, action)
-
-
-@router.put("/config", response_model=ConfigOut, dependencies=[Admin])
-async def put_economy_config(request: Request, guild_id: GuildId, body: ConfigUpdate) -> Response:
-    """Change some settings; the others keep their values."""
-
-    async def action(uow: UnitOfWork) -> ConfigOut:
-        config = await update_config(uow, guild_id=guild_id, changes=body.changes())
-        return ConfigOut.model_validate(config)
-
-    return await write(request, guild_id, action)
-
-
-@router.post("/adjust", response_model=AdjustOut, dependencies=[Admin])
-async def adjust_balance(request: Request, guild_id: GuildId, body: AdjustIn) -> Response:
-    """Admin add / remove / set of a member's balance, with a mandatory reason."""
-
-    async def action(uow: UnitOfWork) -> AdjustOut:
-        return await economy_admin.adjust_balance(
-            uow,
-            guild_id=guild_id,
-            user_id=body.user_id,
-            action=body.action,
-            amount=body.amount,
-            reason=body.reason,
-            actor_id=body.actor_id,
-        )
-
-    return await write(request, guild_id, action)
-
-
-@router.get("/integrity", response_model=IntegrityOut, dependencies=[Admin])
-async def get_integrity(request: Request, guild_id: GuildId) -> Response:
-    """Verify the ledger: balances match entries, transactions and the guild sum to zero."""
-
-    async def action(uow: UnitOfWork) -> IntegrityOut:
-        await get_config(uow, guild_id)  # an unknown guild is a 404, not an empty ledger
-        report = await integrity.check_integrity(uow, guild_id=guild_id)
-        return IntegrityOut.model_validate(report)  # the kernel's report, in the API's shape
 
     return await read(request, action)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from guildbank.core.feature import Feature
 from guildbank.features.economy import (
+    admin_api,
     admin_commands,
     api,
     commands,
@@ -20,7 +21,7 @@ __all__ = ["FEATURE"]
 
 FEATURE = Feature(
     name="economy",
-    api_routers=(api.router, member_api.router),
+    api_routers=(api.router, admin_api.router, member_api.router),
     pages=(*pages.routes, *member_pages.routes, *transaction_pages.routes),
     templates=Path(__file__).parent / "templates",
     nav=(

@@ -5,11 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from guildbank.api.deps import GuildId, UserId, Writer, write
+from guildbank.api.deps import GuildId, UserId, Writer
+from guildbank.api.idempotency import write
 from guildbank.features.economy.membership import set_member_active
 from guildbank.features.economy.schemas import MemberStatusIn, MemberStatusOut
 from guildbank.features.guilds.queries import get_config
 from guildbank.platform.uow import UnitOfWork
+
+__all__ = ["router"]
 
 router = APIRouter(prefix="/guilds/{guild_id}/members", tags=["members"])
 

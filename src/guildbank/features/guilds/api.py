@@ -5,10 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from guildbank.api.deps import GuildId, Writer, write
+from guildbank.api.deps import GuildId, Writer
+from guildbank.api.idempotency import write
 from guildbank.features.guilds.schemas import GuildIn, GuildOut
 from guildbank.features.guilds.service import register_guild
 from guildbank.platform.uow import UnitOfWork
+
+__all__ = ["router"]
 
 router = APIRouter(prefix="/guilds", tags=["guilds"])
 

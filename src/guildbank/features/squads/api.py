@@ -11,7 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from guildbank.api.deps import Admin, Caller, GuildId, UserId, Writer, read, write
+from guildbank.api.deps import Admin, Caller, GuildId, UserId, Writer, read
+from guildbank.api.idempotency import write
 from guildbank.core.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN
 from guildbank.features.squads import admin as squad_admin
 from guildbank.features.squads import queries as squads
@@ -29,6 +30,8 @@ from guildbank.features.squads.schemas import (
     SquadUserIn,
 )
 from guildbank.platform.uow import UnitOfWork
+
+__all__ = ["router"]
 
 router = APIRouter(prefix="/guilds/{guild_id}/squads", tags=["squads"])
 SquadId = Annotated[int, Path(ge=1, le=MAX_SNOWFLAKE, description="The squad's id")]
