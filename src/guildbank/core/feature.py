@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import lightbulb
     from fastapi import APIRouter
+    from fastapi.routing import APIRoute
     from starlette.routing import BaseRoute
 
     from guildbank.web.templating import NavLink
@@ -27,6 +28,8 @@ class Feature:
 
     name: str
     api_routers: Sequence[APIRouter] = ()
+    # The busiest API routes, with their full paths: matched before any router (api.lean).
+    lean_routes: Sequence[APIRoute] = ()
     pages: Sequence[BaseRoute] = ()
     templates: Path | None = None
     nav: Sequence[NavLink] = ()

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from guildbank.api.deps import Caller, GuildId, RowId, UserId, Writer, authorize, parse_body, read
 from guildbank.api.idempotency import write
-from guildbank.api.lean import LeanRoute
+from guildbank.api.lean import lean_route
 from guildbank.core.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN
 from guildbank.features.economy import queries as reports
 from guildbank.features.economy import service as economy
@@ -29,7 +29,7 @@ from guildbank.features.economy.schemas import (
 )
 from guildbank.platform.uow import UnitOfWork
 
-__all__ = ["router"]
+__all__ = ["TRANSFER_ROUTE", "router"]
 
 router = APIRouter(prefix="/guilds/{guild_id}/bytes", tags=["bytes"])
 Offset = Annotated[int, Query(ge=0, le=MAX_SNOWFLAKE)]
@@ -90,11 +90,11 @@ async def create_transfer(request: Request, guild_id: GuildId) -> Response:
     return await write(request, guild_id, action)
 
 
-router.add_api_route(
-    "/transactions",
+TRANSFER_ROUTE = lean_route(
+    f"{router.prefix}/transactions",
     create_transfer,
     methods=["POST"],
-    route_class_override=LeanRoute,
+    tags=["bytes"],
     response_model=TransferOut,
     responses={400: {"description": "A transfer rule was broken"}},
     openapi_extra={

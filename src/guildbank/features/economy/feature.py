@@ -22,6 +22,7 @@ __all__ = ["FEATURE"]
 FEATURE = Feature(
     name="economy",
     api_routers=(api.router, admin_api.router, member_api.router),
+    lean_routes=(api.TRANSFER_ROUTE,),
     pages=(*pages.routes, *member_pages.routes, *transaction_pages.routes),
     templates=Path(__file__).parent / "templates",
     nav=(
