@@ -62,8 +62,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from guildbank.features.economy import admin as economy_admin
 from guildbank.features.economy import service as economy
 from guildbank.features.guilds.service import register_guild, update_config
-from guildbank.ledger import integrity
-from guildbank.ledger import posting as ledger
+from guildbank.ledger import integrity, posting
 from guildbank.ledger.legs import Leg, transfer_legs
 from guildbank.ledger.types import TransactionType
 from guildbank.platform import apikeys
@@ -909,7 +908,7 @@ async def layer_breakdown(
         async def session(rng: random.Random) -> None:
             _, ordered = legs(rng)
             async with services.sessionmaker() as orm:
-                await ledger.post_in_session(
+                await posting.post_in_session(
                     orm,
                     guild_id=GUILD_ID,
                     type=TransactionType.TRANSFER,
@@ -935,7 +934,7 @@ async def layer_breakdown(
 
         layers: list[tuple[str, Layer]] = [
             ("asyncpg: BEGIN, guildbank_post, COMMIT", driver),
-            ("+ SQLAlchemy AsyncSession (ledger.post)", session),
+            ("+ SQLAlchemy AsyncSession (post_in_session)", session),
             ("+ service layer (uow, economy.transfer)", service),
             ("+ FastAPI app in-process (no server)", asgi_transfer(app, token, members)),
         ]

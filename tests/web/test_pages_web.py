@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from guildbank.features.economy import queries as reports
-from guildbank.features.economy import transaction_pages as routes_transactions
+from guildbank.features.economy import transaction_pages
 from guildbank.features.economy.membership import set_member_active
 from guildbank.features.guilds.queries import get_config
 from guildbank.platform.models.ledger import Account
@@ -281,7 +281,7 @@ async def test_transactions_filter_and_page(
 async def test_csv_export_streams_every_filtered_row(
     admin: httpx.AsyncClient, services: Services, guild: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(routes_transactions, "EXPORT_BATCH", 2)  # several batches
+    monkeypatch.setattr(transaction_pages, "EXPORT_BATCH", 2)  # several batches
     await send(services, guild, member(1), member(2), 5, reason='=HYPERLINK("http://x")')
     await send(services, guild, member(2), member(1), 3, reason="thanks, friend")
     await fund(services, guild, member(3), 40)

@@ -9,7 +9,7 @@ import pytest
 from guildbank.core.errors import InvalidInput
 from guildbank.features.economy import statistics as stats
 from guildbank.features.economy.membership import set_member_active
-from guildbank.features.guilds import directory as stats_directory
+from guildbank.features.guilds import directory
 from guildbank.features.guilds.errors import GuildNotFound
 from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import OTHER_GUILD_ID, START, FakeClock
@@ -68,8 +68,8 @@ async def test_summary_and_guild_list(services: Services, guild: str, clock: Fak
     await send(services, guild, member(2), member(1), 1)
     async with unit_of_work(services, read_only=True) as uow:
         summary = await stats.guild_summary(uow, guild_id=guild)
-        rows = await stats_directory.list_guilds(uow)
-        none = await stats_directory.list_guilds(uow, ids=[OTHER_GUILD_ID])
+        rows = await directory.list_guilds(uow)
+        none = await directory.list_guilds(uow, ids=[OTHER_GUILD_ID])
     assert (summary.members, summary.inactive_members) == (2, 1)
     assert summary.money_supply == 300
     assert (summary.transactions, summary.transactions_today) == (5, 1)
