@@ -17,9 +17,18 @@ if TYPE_CHECKING:
     from fastapi.routing import APIRoute
     from starlette.routing import BaseRoute
 
-    from guildbank.web.templating import NavLink
 
-__all__ = ["Feature"]
+__all__ = ["Feature", "NavLink"]
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    """A tab of a server's pages: ``path`` is relative to the server's base URL."""
+
+    key: str
+    label: str
+    path: str
+    order: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,26 +7,17 @@ Features register their template folder and navigation tabs through the registry
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-__all__ = ["STATIC", "TEMPLATES", "NavLink", "add_feature_pages", "templates"]
+from guildbank.core.feature import NavLink
+
+__all__ = ["STATIC", "TEMPLATES", "add_feature_pages", "templates"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
-
-
-@dataclass(frozen=True, slots=True)
-class NavLink:
-    """A tab of a server's pages: ``path`` is relative to the server's base URL."""
-
-    key: str
-    label: str
-    path: str
-    order: int
 
 
 def _number(value: int | None) -> str:

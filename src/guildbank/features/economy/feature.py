@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from guildbank.core.feature import Feature
+from guildbank.core.feature import Feature, NavLink
 from guildbank.features.economy import (
     admin_api,
     admin_commands,
@@ -15,7 +15,6 @@ from guildbank.features.economy import (
     pages,
     transaction_pages,
 )
-from guildbank.web.templating import NavLink
 
 __all__ = ["FEATURE"]
 

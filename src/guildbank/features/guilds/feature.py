@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from guildbank.core.feature import Feature
+from guildbank.core.feature import Feature, NavLink
 from guildbank.features.guilds import api, pages
-from guildbank.web.templating import NavLink
 
 __all__ = ["FEATURE"]
 
