@@ -6,7 +6,7 @@ from these declarations, so adding a feature is a new folder plus one registry l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,4 +42,5 @@ class Feature:
     pages: Sequence[BaseRoute] = ()
     templates: Path | None = None
     nav: Sequence[NavLink] = ()
-    command_loaders: Sequence[lightbulb.Loader] = ()
+    # Called by the bot only, so the web process never imports the Discord libraries.
+    command_loaders: Callable[[], Sequence[lightbulb.Loader]] = tuple

@@ -30,7 +30,6 @@ __all__ = ["INTENTS", "BotConfigError", "GuildbankBot", "check_token", "create_b
 INTENTS = hikari.Intents.GUILDS | hikari.Intents.GUILD_MEMBERS | hikari.Intents.GUILD_MESSAGES
 # The bot never reads messages back: caching each one would cost more than handling it.
 CACHED = hikari.api.CacheComponents.ALL & ~hikari.api.CacheComponents.MESSAGES
-LOADERS = tuple(loader for feature in FEATURES for loader in feature.command_loaders)
 log = structlog.get_logger(__name__)
 
 
@@ -129,8 +128,9 @@ async def create_bot(
     state = BotState(api)
     client.di.registry_for(lightbulb.di.Contexts.DEFAULT).register_value(BotState, state)
     client.error_handler(handle_command_error)
-    for loader in LOADERS:
-        await loader.add_to_client(client)
+    for feature in FEATURES:
+        for loader in feature.command_loaders():
+            await loader.add_to_client(client)
     bot.subscribe(hikari.StartingEvent, client.start)
     daily = DailyListener(state, bot.rest)
     roles = RoleReconciler(state, bot)

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from guildbank.core.feature import Feature, NavLink
 from guildbank.features.economy import (
     admin_api,
-    admin_commands,
     api,
-    commands,
     member_api,
     member_pages,
     pages,
     transaction_pages,
 )
 
+if TYPE_CHECKING:
+    import lightbulb
+
 __all__ = ["FEATURE"]
+
+
+def _command_loaders() -> tuple[lightbulb.Loader, ...]:
+    """The Discord commands, imported when the bot asks for them (not by the web process)."""
+    from guildbank.features.economy import admin_commands, commands  # noqa: PLC0415
+
+    return (commands.loader, admin_commands.loader)
+
 
 FEATURE = Feature(
     name="economy",
@@ -29,5 +39,5 @@ FEATURE = Feature(
         NavLink("members", "Members", "/members", 30),
         NavLink("transactions", "Transactions", "/transactions", 50),
     ),
-    command_loaders=(commands.loader, admin_commands.loader),
+    command_loaders=_command_loaders,
 )

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from guildbank.core.feature import Feature, NavLink
-from guildbank.features.squads import api, commands, pages
+from guildbank.features.squads import api, pages
+
+if TYPE_CHECKING:
+    import lightbulb
 
 __all__ = ["FEATURE"]
+
+
+def _command_loaders() -> tuple[lightbulb.Loader, ...]:
+    """The Discord commands, imported when the bot asks for them (not by the web process)."""
+    from guildbank.features.squads import commands  # noqa: PLC0415
+
+    return (commands.loader,)
+
 
 FEATURE = Feature(
     name="squads",
@@ -15,5 +27,5 @@ FEATURE = Feature(
     pages=pages.routes,
     templates=Path(__file__).parent / "templates",
     nav=(NavLink("squads", "Squads", "/squads", 40),),
-    command_loaders=(commands.loader,),
+    command_loaders=_command_loaders,
 )
