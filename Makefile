@@ -4,6 +4,8 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 PYTEST_ARGS ?=
+# Two pytest-xdist workers: much of the suite waits on servers, browsers and Discord fakes.
+TEST_WORKERS ?= 2
 
 .PHONY: help bootstrap services browser run test lint format bench
 
@@ -39,10 +41,18 @@ format: bootstrap
 	$(UV) run ruff check --fix .
 
 test: bootstrap services browser lint
-	$(UV) run pytest $(PYTEST_ARGS)
+	$(UV) run pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: bootstrap services
 	@command -v pgbench >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql-contrib >/dev/null)
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) || echo "wrk not installed: bench/transfers.py falls back to its Python load generator"
 	$(UV) run python -m bench.transfers
 	$(UV) run python -m bench.bot_latency
+	$(UV) run python -m bench.daily
+	$(UV) run python -m bench.leaderboard
+	$(UV) run python -m bench.integrity
+	$(UV) run python -m bench.sse
+	$(UV) run python -m bench.sqlite_load
+	$(UV) run python -m bench.cli_start
+	$(UV) run python -m bench.outbox
+	$(UV) run python -m bench.purchase

@@ -49,6 +49,8 @@ from typing import Any
 
 import hikari
 
+from bench.child import ask, receive
+from bench.stats import percentile
 from guildbank.platform.migrate import upgrade
 from guildbank.runtime import bot as bot_app
 from guildbank.runtime.app import create_app
@@ -186,33 +188,6 @@ class Counter:
         return self.reached_at
 
 
-async def _receive(pipe: Connection, process: multiprocessing.process.BaseProcess) -> Any:
-    """The child's next answer; fails if it died or reported an error instead."""
-    async with asyncio.timeout(TIMEOUT):
-        while not pipe.poll():
-            if not process.is_alive():
-                msg = f"the fake Discord process exited with {process.exitcode}"
-                raise RuntimeError(msg)
-            await asyncio.sleep(0.01)
-    answer = pipe.recv()
-    if isinstance(answer, tuple) and answer and answer[0] == "error":
-        msg = f"the fake Discord process failed: {answer[1]}"
-        raise RuntimeError(msg)
-    return answer
-
-
-async def _ask(
-    pipe: Connection, process: multiprocessing.process.BaseProcess, command: str, arg: object = None
-) -> Any:
-    pipe.send((command, arg))
-    return await _receive(pipe, process)
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def _profiled(enabled: bool) -> tuple[Callable[[], None], Callable[[], str]]:
     profile = cProfile.Profile()
 
@@ -243,16 +218,16 @@ class Bench:
         self.process: multiprocessing.process.BaseProcess
 
     async def ask(self, command: str, argument: object = None) -> Any:
-        return await _ask(self.pipe, self.process, command, argument)
+        return await ask(self.pipe, self.process, command, argument, seconds=TIMEOUT)
 
     async def latency(self) -> dict[str, float]:
         await self.ask("latency", self.args.warmup)
         samples: list[float] = await self.ask("latency", self.args.commands)
         return {
             "commands": len(samples),
-            "p50": 1000 * _percentile(samples, 0.50),
-            "p90": 1000 * _percentile(samples, 0.90),
-            "p99": 1000 * _percentile(samples, 0.99),
+            "p50": 1000 * percentile(samples, 0.50),
+            "p90": 1000 * percentile(samples, 0.90),
+            "p99": 1000 * percentile(samples, 0.99),
             "max": 1000 * max(samples),
             "mean": 1000 * statistics.fmean(samples),
         }
@@ -346,7 +321,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         pipe, child = spawn.Pipe()
         process = spawn.Process(target=discord_process, args=(child, args.members), daemon=True)
         process.start()
-        info = await _receive(pipe, process)
+        info = await receive(pipe, process, seconds=TIMEOUT)
         api = GuildbankClient.in_process(app, key)
         guild = str(info["guild"])
         await api.register_guild(guild, "Bench")
@@ -378,7 +353,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             await gb.close()
             if process.is_alive():
-                await _ask(pipe, process, "stop")
+                await ask(pipe, process, "stop", seconds=TIMEOUT)
             process.join(10)
             await api.aclose()
             await services.close()

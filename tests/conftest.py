@@ -43,6 +43,40 @@ OTHER_GUILD_ID = "222222222222222222"
 START = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 
 
+# `make test` runs the suite on two pytest-xdist workers (--dist loadgroup). Tests sharing a
+# machine-wide resource run on one worker, one after another: Redis pub/sub channels and rate
+# limit keys are global (every guildbank process uses the channel "guildbank:events"), and the
+# load tests (up to 50 clients) would otherwise meet another burst on PostgreSQL's 100
+# connections: a new test with real parallel connections belongs in "load".
+SERIAL_GROUPS = {
+    "redis": (
+        "tests/test_cross_process.py",
+        "tests/test_scaled_mode.py",
+        "tests/test_redis_outage.py",
+        "tests/web/test_redis_web.py",
+        "tests/platform/test_ratelimit.py",
+        "tests/runtime/test_workers.py",
+    ),
+    "load": (
+        "tests/concurrency/",
+        "tests/features/announcements/test_scheduler_concurrent.py",
+        "tests/features/archive/test_concurrent.py",
+        "tests/features/backup/test_backup_under_load.py",
+        "tests/features/backup/test_export_under_load.py",
+        "tests/features/members/test_cleanup_concurrency.py",
+        "tests/ledger/test_daily_batches.py",
+    ),
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for group, prefixes in SERIAL_GROUPS.items():
+            if item.nodeid.startswith(prefixes):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
 class FakeClock:
     """A settable clock so streak and cooldown tests need no sleeping."""
 
@@ -113,6 +147,24 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     path = tmp_path / "guildbank.db"
     shutil.copyfile(template, path)
     return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def empty_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A database of its own, not even migrated: for tests that migrate up and down (the
+    shared test database stays at head for everyone else)."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'private.db'}"
+        return
+    name = f"guildbank_private_{os.getpid()}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"postgresql+asyncpg://postgres@{PG_HOST}:5432/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 @pytest.fixture

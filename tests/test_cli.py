@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def test_migrate_creates_the_database(database: Path) -> None:
 
 def test_api_keys_are_created_used_listed_and_revoked(database: Path) -> None:
     ok(run(database, "demo"))
-    admin = new_key(database, "--name", "x")
+    admin = new_key(database, "--name", "x", "--admin")
     assert admin.startswith("gb_")
     reader = new_key(database, "--name", "reader", "--scope", "read")
     assert statuses(database, admin) == (200, 200)
@@ -116,6 +117,22 @@ def test_demo_then_integrity_is_consistent(database: Path) -> None:
     report = ok(run(database, "check-integrity", DEMO_GUILD_ID))
     assert "ledger is consistent" in report
     assert "guild total 0" in report
+
+
+def test_demo_twice_adds_no_second_copy(database: Path) -> None:
+    first = " ".join(ok(run(database, "demo")).split())
+    assert "30 days of history" in first
+    assert "3 squads, 3 role rewards" in first
+    with sqlite3.connect(database) as connection:
+        counted = "SELECT count(*) FROM ledger_transactions"
+        transactions = connection.execute(counted).fetchone()[0]
+    assert transactions > 300
+    again = " ".join(ok(run(database, "demo")).split())
+    assert f"Demo guild {DEMO_GUILD_ID}: already there, nothing added" in again
+    with sqlite3.connect(database) as connection:
+        assert connection.execute(counted).fetchone()[0] == transactions
+        assert connection.execute("SELECT count(*) FROM squads").fetchone()[0] == 3
+    assert "ledger is consistent" in ok(run(database, "check-integrity", DEMO_GUILD_ID))
 
 
 def test_integrity_of_a_tampered_database_exits_1(database: Path) -> None:
@@ -153,3 +170,46 @@ def test_production_refuses_the_placeholder_secret(database: Path) -> None:
     assert "Configuration error" in result.output
     assert not database.exists()
     ok(run(database, "migrate", GUILDBANK_ENV="production", GUILDBANK_SECRET_KEY="k" * 40))
+
+
+def test_a_key_gets_read_and_write_unless_admin_is_asked_for(database: Path) -> None:
+    ok(run(database, "demo"))
+    output = ok(run(database, "create-api-key", "--name", "tool"))
+    key = output.strip().splitlines()[-1]
+    assert "read: read balances" in output
+    assert "write: member actions" in output
+    assert "admin:" not in output
+    assert "no admin scope: pass --admin" in output
+    assert statuses(database, key) == (200, 403)  # the config PUT needs admin
+
+    output = ok(run(database, "create-api-key", "--name", "ops", "--admin"))
+    assert "admin: settings, money tools" in output
+    assert statuses(database, output.strip().splitlines()[-1]) == (200, 200)
+
+
+def test_run_on_a_taken_port_says_so_in_one_line_and_exits_1(database: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for command in ("run", "web"):
+            result = run(database, command, GUILDBANK_HOST="127.0.0.1", GUILDBANK_PORT=str(port))
+            assert result.exit_code == 1, (result.output, result.exception)
+            lines = result.output.strip().splitlines()
+            assert len(lines) == 1, lines
+            assert f"Port {port} on 127.0.0.1 is already in use" in lines[0]
+            assert "GUILDBANK_PORT" in lines[0]
+            assert "serving" not in result.output
+            assert "Traceback" not in result.output
+    assert not database.exists()  # refused before migrating anything
+
+
+def test_production_with_the_placeholder_secret_says_how_to_make_one(database: Path) -> None:
+    result = run(database, "run", GUILDBANK_ENV="production")
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "GUILDBANK_SECRET_KEY must be a random value of at least 32 characters" in output
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(48))"' in output
+    assert "Traceback" not in output
+    assert "errors.pydantic.dev" not in output
+    assert not database.exists()

@@ -38,6 +38,7 @@ SESSION_MOUNTS = {"/admin"}
 IMPLICIT_SCOPE = {
     ("GET", "/api/stream"): "read",
     ("POST", "/api/guilds/{guild_id}/bytes/transactions"): "write",  # the lean transfer route
+    ("POST", "/api/guilds/{guild_id}/shop/{item_id}/buy"): "write",  # the lean purchase route
 }
 BYTES = "/api/guilds/{guild_id}/bytes"
 # SPEC §4.6 / the issue: configuration, money tools and the integrity report are admin-only.
@@ -46,6 +47,7 @@ MUST_BE_ADMIN = {
     ("POST", f"{BYTES}/adjust"),
     ("POST", f"{BYTES}/transactions/{{transaction_id}}/reverse"),
     ("GET", f"{BYTES}/integrity"),
+    ("GET", "/api/guilds/{guild_id}/export"),  # every row of a guild
 }
 
 
@@ -89,9 +91,10 @@ def _walk(routes: Sequence[Any], prefix: str = "") -> Iterator[Endpoint]:
             assert prefix + route.path in SESSION_MOUNTS, route.path
             continue
         scopes = _declared_scopes(getattr(route, "dependant", None))
+        path = getattr(route, "path_format", route.path)  # "{squad_id:int}" as documented
         for method in sorted(getattr(route, "methods", None) or ()):
             if method != "HEAD":
-                yield Endpoint(method, prefix + route.path, scopes)
+                yield Endpoint(method, prefix + path, scopes)
 
 
 def endpoints(app: FastAPI) -> list[Endpoint]:

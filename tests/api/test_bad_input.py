@@ -42,7 +42,7 @@ BAD_IDS: list[Any] = [
     None,
     [],
 ]
-BAD_AMOUNTS: list[Any] = [0, -1, -(10**12), 10**30, 10**13, 1.5, "10", "ten", True, None, [], {}]
+BAD_AMOUNTS: list[Any] = [0, -1, -(10**12), 10**30, 2**53, 1.5, "10", "ten", True, None, [], {}]
 BAD_BODIES: list[Any] = [[], "transfer", 10, None, {"nested": VALID_TRANSFER}]
 
 

@@ -6,10 +6,13 @@ import asyncio
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
-from guildbank.platform.uow import Services
-from tests.conftest import OTHER_GUILD_ID, make_api_key
-from tests.factories import bytes_url, db_snapshot, error_of, fund, member
+from guildbank.platform.models.access import IdempotencyRecord
+from guildbank.platform.uow import Services, unit_of_work
+from guildbank.runtime.app import create_app
+from tests.conftest import OTHER_GUILD_ID, make_api_key, settings_for
+from tests.factories import bytes_url, configure, db_snapshot, error_of, fund, member
 
 REPLAYED = "idempotent-replayed"
 
@@ -91,23 +94,52 @@ async def test_config_and_guild_replay(
     assert created["created"] is True
 
 
-async def test_same_key_with_a_different_request_is_409(
+async def test_same_key_with_a_different_request_is_409_naming_what_differs(
     api: httpx.AsyncClient, guild: str, services: Services
 ) -> None:
     await fund(services, guild, member(1), 500)
     url = bytes_url(guild, "/transactions")
     assert (await api.post(url, json=transfer(100), headers=key("k1"))).status_code == 200
     before = await db_snapshot(services)
-    for method, target, body in (
-        ("POST", url, transfer(101)),
-        ("POST", url, transfer(100, receiver=member(3))),
-        ("POST", bytes_url(guild, f"/daily/{member(1)}"), None),
-        ("PUT", bytes_url(guild, "/config"), {"daily_amount": 1}),
+    for method, target, body, differences in (
+        ("POST", url, transfer(101), ["body.amount"]),
+        ("POST", url, transfer(100, receiver=member(3)), ["body.receiver_id"]),
+        ("POST", url, {**transfer(100), "reason": None}, ["body.reason"]),
+        ("POST", url, {k: v for k, v in transfer(100).items() if k != "reason"}, ["body.reason"]),
+        ("POST", bytes_url(guild, f"/daily/{member(1)}"), None, ["path", "body"]),
+        ("PUT", bytes_url(guild, "/config"), {"daily_amount": 1}, ["method", "path", "body"]),
     ):
         response = await api.request(method, target, json=body, headers=key("k1"))
-        detail = error_of(response, 409, "idempotency_key_reused")["detail"]
-        assert "Idempotency-Key" in detail
+        error = error_of(response, 409, "idempotency_key_reused")
+        assert error["differences"] == differences, (body, error)
+        assert "Idempotency-Key" in error["detail"]
+        assert ", ".join(differences) in error["detail"]
     assert await db_snapshot(services) == before
+
+
+async def test_the_same_json_reserialised_is_a_replay_not_409(
+    api: httpx.AsyncClient, guild: str, services: Services
+) -> None:
+    """Key order and whitespace are not part of the request: a re-serialised retry replays."""
+    await fund(services, guild, member(1), 500)
+    url = bytes_url(guild, "/transactions")
+    headers = {**key("reserialised"), "Content-Type": "application/json"}
+    compact = b'{"giver_id":"%s","receiver_id":"%s","amount":100,"reason":"idem"}' % (
+        member(1).encode(),
+        member(2).encode(),
+    )
+    first = await api.post(url, content=compact, headers=headers)
+    assert first.status_code == 200, first.text
+    after_first = await db_snapshot(services)
+    spaced = b'{ "reason" : "idem",\n  "amount": 100, "receiver_id": "%s",\t"giver_id": "%s" }' % (
+        member(2).encode(),
+        member(1).encode(),
+    )
+    again = await api.post(url, content=spaced, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.headers[REPLAYED] == "true"
+    assert again.content == first.content
+    assert await db_snapshot(services) == after_first
 
 
 async def test_a_failed_write_does_not_use_up_its_key(
@@ -137,31 +169,74 @@ async def test_a_validation_error_does_not_use_up_its_key(
     assert response.status_code == 200, response.text
 
 
-async def test_keys_are_scoped_per_guild(
+async def test_a_key_reused_on_another_guild_is_another_request(
     api: httpx.AsyncClient, guild: str, services: Services
 ) -> None:
+    """Keys belong to the API key, not to a guild: the other guild's path differs."""
     await api.put(f"/api/guilds/{OTHER_GUILD_ID}", json={})
-    for guild_id in (guild, OTHER_GUILD_ID):
-        response = await api.post(bytes_url(guild_id, f"/daily/{member(1)}"), headers=key("same"))
-        assert response.status_code == 200, response.text
-        assert REPLAYED not in response.headers
+    first = await api.post(bytes_url(guild, f"/daily/{member(1)}"), headers=key("same"))
+    assert first.status_code == 200, first.text
+    other = await api.post(bytes_url(OTHER_GUILD_ID, f"/daily/{member(1)}"), headers=key("same"))
+    assert error_of(other, 409, "idempotency_key_reused")["differences"] == ["path"]
 
 
-async def test_the_key_is_shared_by_every_api_key(
+async def test_keys_belong_to_the_api_key_that_sent_them(
     api: httpx.AsyncClient, app: Any, guild: str, services: Services
 ) -> None:
-    """The bot retrying with a second service key must not pay twice."""
-    url = bytes_url(guild, f"/daily/{member(1)}")
-    first = await api.post(url, headers=key("bot-retry"))
+    """Integrator B re-using a key integrator A used gets its own transfer done, not A's
+    stored response; each still gets its own replay."""
+    await fund(services, guild, member(1), 500)
+    await fund(services, guild, member(3), 500)
+    url = bytes_url(guild, "/transactions")
+    first = await api.post(url, json=transfer(100), headers=key("order-1"))
+    assert first.status_code == 200, first.text
     other = await make_api_key(services)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://testserver",
         headers={"Authorization": f"Bearer {other}"},
-    ) as client:
-        second = await client.post(url, headers=key("bot-retry"))
+    ) as integrator_b:
+        mine = await integrator_b.post(
+            url, json=transfer(30, giver=member(3)), headers=key("order-1")
+        )
+        assert mine.status_code == 200, mine.text
+        assert REPLAYED not in mine.headers
+        assert mine.json()["id"] != first.json()["id"]
+        assert mine.json()["giver_balance"] == 470
+        replayed = await integrator_b.post(
+            url, json=transfer(30, giver=member(3)), headers=key("order-1")
+        )
+        assert replayed.headers[REPLAYED] == "true"
+        assert replayed.content == mine.content
+    again = await api.post(url, json=transfer(100), headers=key("order-1"))
+    assert again.headers[REPLAYED] == "true"
+    assert again.content == first.content
+    balances = [
+        (await api.get(bytes_url(guild, f"/balance/{member(n)}"))).json()["balance"]
+        for n in (1, 2, 3)
+    ]
+    assert balances == [400, 230, 470]
+
+
+async def test_the_embedded_bot_is_one_key(
+    guild: str, services: Services, database_url: str
+) -> None:
+    """The embedded bot's in-memory key (key id 0) owns its keys like any API key."""
+    token = "embedded-bot-token"
+    app = create_app(settings_for(database_url), services, internal_key=token)
+    url = bytes_url(guild, f"/daily/{member(1)}")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://testserver",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as bot:
+        first = await bot.post(url, headers=key("daily:1"))
+        second = await bot.post(url, headers=key("daily:1"))
+    assert first.status_code == second.status_code == 200, second.text
     assert second.headers[REPLAYED] == "true"
-    assert second.json() == first.json()
+    async with unit_of_work(services, read_only=True) as uow:
+        owners = (await uow.session.execute(select(IdempotencyRecord.api_key_id))).scalars().all()
+    assert owners == [0]
 
 
 async def test_concurrent_duplicates_move_money_once(
@@ -222,3 +297,30 @@ async def test_concurrent_duplicate_reversals_reverse_once(
     assert len({r.text for r in responses}) == 1
     balance = (await api.get(bytes_url(guild, f"/balance/{member(1)}"))).json()
     assert balance["balance"] == 500
+
+
+async def test_the_transfer_documents_its_key_and_the_replayed_header(
+    api: httpx.AsyncClient, guild: str
+) -> None:
+    operation = (await api.get("/api/openapi.json")).json()["paths"][
+        "/api/guilds/{guild_id}/bytes/transactions"
+    ]["post"]
+    assert "Idempotency-Key" in [p["name"] for p in operation["parameters"]]
+    assert "Idempotent-Replayed" in operation["responses"]["200"]["headers"]
+    assert "idempotency_key_reused" in operation["responses"]["409"]["description"]
+
+
+async def test_a_replay_is_answered_even_once_the_member_is_rate_limited(
+    api: httpx.AsyncClient, guild: str, services: Services
+) -> None:
+    """The retry of a transfer that went through is not a new balance change."""
+    await fund(services, guild, member(1), 500)
+    await configure(services, guild, rate_limit_per_minute=1)
+    url = bytes_url(guild, "/transactions")
+    first = await api.post(url, json=transfer(), headers=key("limited"))
+    assert first.status_code == 200, first.text
+    error_of(await api.post(url, json=transfer(), headers=key("other")), 429, "rate_limited")
+    again = await api.post(url, json=transfer(), headers=key("limited"))
+    assert again.status_code == 200, again.text
+    assert again.headers[REPLAYED] == "true"
+    assert again.content == first.content

@@ -91,6 +91,8 @@ async def pool_watch(services: Services) -> AsyncIterator[PoolWatch]:
     pool = services.engine.sync_engine.pool
     event.listen(pool, "checkout", watch._out)
     event.listen(pool, "checkin", watch._in)
+    # A connection the relay or a purger holds now is checked in later: count it as out.
+    watch.checked_out = getattr(pool, "checkedout", lambda: 0)()
     sampler = asyncio.create_task(watch.sample_forever())
     yield watch
     sampler.cancel()

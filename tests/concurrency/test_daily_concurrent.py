@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from collections.abc import Sequence
+from typing import Any
 
 import httpx
 import pytest
 
 from guildbank.features.economy import service as economy
 from guildbank.features.economy.errors import AlreadyClaimed
+from guildbank.ledger import daily_batches
 from guildbank.platform.uow import Services, unit_of_work
 from tests.concurrency.conftest import (
     Level,
@@ -164,4 +167,48 @@ async def test_one_idempotency_key_claimed_concurrently_answers_alike(
     assert [r.headers.get("idempotent-replayed") for r in responses].count(None) == 1
     state = await ledger_state(services, guild)
     assert state.tx_counts == {"starting_balance": 1, "daily": 1}
+    await assert_integrity(api, guild)
+
+
+async def test_sixteen_first_dailies_at_once_each_open_and_pay_once(
+    services: Services, guild: str, api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sixteen newcomers claim together, each in its own unit of work.
+
+    On PostgreSQL the claims that arrive while one of the guild's claim statements runs go
+    together as the next statement, which holds the mint once for all of them
+    (ledger/daily_batches.py); whichever way they queue, each account opens once with its
+    starting balance and is paid once.
+    """
+    statements: list[int] = []
+    send = daily_batches._send
+
+    async def recorded(pool: Any, terms: Any, batch: Sequence[Any]) -> None:
+        statements.append(len(batch))
+        await send(pool, terms, batch)
+
+    monkeypatch.setattr(daily_batches, "_send", recorded)
+    newcomers = [member(3000 + n) for n in range(16)]
+    await claim(api, guild, member(1))  # the guild's settings are cached from here on
+    barrier = asyncio.Barrier(len(newcomers))
+
+    async def claimant(user: str) -> tuple[int, int, int | None]:
+        await barrier.wait()
+        async with unit_of_work(services) as uow:
+            result = await economy.claim_daily(uow, guild_id=guild, user_id=user)
+            await uow.commit()
+        return result.balance, result.streak_count, result.transaction_id
+
+    results = await asyncio.gather(*(claimant(user) for user in newcomers))
+
+    assert [(balance, streak) for balance, streak, _ in results] == [(110, 1)] * len(newcomers)
+    assert len({transaction for _, _, transaction in results}) == len(newcomers)
+    if services.dialect == "postgresql":
+        assert sum(statements) == len(newcomers) + 1
+        assert len(statements) < len(newcomers), statements  # batched
+    state = await ledger_state(services, guild)
+    opened = len(newcomers) + 1
+    assert state.tx_counts == {"starting_balance": opened, "daily": opened}
+    assert all(state.balances[user] == 110 for user in newcomers)
+    assert state.balances["mint"] == -110 * opened
     await assert_integrity(api, guild)

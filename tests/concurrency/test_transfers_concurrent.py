@@ -113,7 +113,12 @@ async def test_random_transfers_conserve_money(
 
     # Real parallel connections: one per client checked out of the pool at once (and never
     # two per request), seen by the server as that many connections inside a transaction.
-    assert level.clients * 3 // 4 <= pool_watch.peak <= level.clients, pool_watch.peak
+    # The app's background loops (event relay, idempotency purger, task expiry and announcement
+    # schedulers: runtime/app.py) may each hold one more while they work.
+    background_loops = 4
+    assert level.clients * 3 // 4 <= pool_watch.peak <= level.clients + background_loops, (
+        pool_watch.peak
+    )
     if server is not None:
         assert server.peak >= level.clients, server.peak
         # Sampled, and a transfer between known members is one short autocommitted statement

@@ -17,7 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    async_playwright,
+    expect,
+)
 
 from guildbank.platform.uow import Services
 from tests.conftest import GUILD_ID, START, FakeClock, make_api_key
@@ -29,6 +36,10 @@ from tests.web.helpers import discord_overrides, live_server
 __all__ = ["cheap_argon2", "discord", "other_guild"]
 
 CHROMIUM = "/usr/bin/chromium"
+# How long a page action or a web-first assertion may wait: `make test` runs two workers on
+# two cores, so a page may wait its turn for a CPU (5 s was seen to run out).
+BROWSER_TIMEOUT_MS = 15_000
+expect.set_options(timeout=BROWSER_TIMEOUT_MS)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -95,7 +106,8 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def context(browser: Browser, site: Site) -> AsyncIterator[BrowserContext]:
     context = await browser.new_context(viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(5000)
+    # Generous: `make test` runs two workers on two cores, and a page may wait its turn.
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     try:
         yield context
     finally:

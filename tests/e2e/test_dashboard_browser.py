@@ -57,7 +57,7 @@ async def test_local_admin_tour_with_screenshots(
     selected = await page.locator("select[name=reward_role]").evaluate_all(
         "els => els.map(e => e.options[e.selectedIndex].text)"
     )
-    assert selected[:2] == ["Regular", "Whale"]
+    assert selected[:2] == ["@Regular", "@Whale"]  # roles by name
     await page.screenshot(path=SCREENSHOTS / "settings.png", full_page=True)
 
     await page.click("nav.tabs >> text=Members")
@@ -67,7 +67,7 @@ async def test_local_admin_tour_with_screenshots(
 
     await page.click("nav.tabs >> text=Squads")
     await page.fill("#n-name", "Red team")
-    await page.select_option("#n-role_id", label="Red team")
+    await page.select_option("#n-role_id", label="@Red team")
     await page.fill("#n-emoji", "🔴")
     await page.fill("#n-max_members", "8")
     await page.click("text=Create squad")

@@ -201,12 +201,13 @@ class FakeDiscord(DiscordState):
         code: int = 50013,
         message: str = "Missing Permissions",
         times: int | None = 1,
+        retry_after: float | None = None,
     ) -> InjectedFailure:
         """Make matching calls fail (next `times`, or all when None; paths are fullmatched).
 
-        5xx makes hikari retry.
+        5xx makes hikari retry; a 429 with `retry_after` is Discord's rate limit answer.
         """
-        failure = InjectedFailure(method, path_regex, status, code, message, times)
+        failure = InjectedFailure(method, path_regex, status, code, message, times, retry_after)
         self.rest.failures.append(failure)
         return failure
 
@@ -290,6 +291,57 @@ class FakeDiscord(DiscordState):
         await self.gateway.dispatch(
             "GUILD_MEMBER_REMOVE", payload, guild_id=guild_id, intent=Intent.GUILD_MEMBERS
         )
+
+    async def channel_create(self, guild_id: int, name: str, **kwargs: Any) -> FakeChannel:
+        """A channel is created: state plus CHANNEL_CREATE (GUILDS intent)."""
+        channel = self.add_channel(guild_id, name, **kwargs)
+        await self._guild_dispatch("CHANNEL_CREATE", channel.to_payload(), guild_id)
+        return channel
+
+    async def channel_update(self, channel: FakeChannel) -> None:
+        """Tell the bot about a change made to `channel` in state: CHANNEL_UPDATE."""
+        assert channel.guild_id is not None
+        await self._guild_dispatch("CHANNEL_UPDATE", channel.to_payload(), channel.guild_id)
+
+    async def channel_delete(self, channel_id: int) -> None:
+        """A channel is deleted: gone from state, CHANNEL_DELETE sent."""
+        channel = self.channels.pop(channel_id)
+        assert channel.guild_id is not None
+        del self.guilds[channel.guild_id].channels[channel_id]
+        await self._guild_dispatch("CHANNEL_DELETE", channel.to_payload(), channel.guild_id)
+
+    async def role_create(self, guild_id: int, name: str, **kwargs: Any) -> FakeRole:
+        """A role is created: state plus GUILD_ROLE_CREATE (GUILDS intent)."""
+        role = self.add_role(guild_id, name, **kwargs)
+        payload = {"guild_id": str(guild_id), "role": role.to_payload()}
+        await self._guild_dispatch("GUILD_ROLE_CREATE", payload, guild_id)
+        return role
+
+    async def role_update(self, role: FakeRole) -> None:
+        """Tell the bot about a change made to `role` in state: GUILD_ROLE_UPDATE."""
+        payload = {"guild_id": str(role.guild_id), "role": role.to_payload()}
+        await self._guild_dispatch("GUILD_ROLE_UPDATE", payload, role.guild_id)
+
+    async def role_delete(self, guild_id: int, role_id: int) -> None:
+        """A role is deleted: gone from state (and members), GUILD_ROLE_DELETE sent."""
+        guild = self.guilds[guild_id]
+        del guild.roles[role_id]
+        for member in guild.members.values():
+            if role_id in member.roles:
+                member.roles.remove(role_id)
+        payload = {"guild_id": str(guild_id), "role_id": str(role_id)}
+        await self._guild_dispatch("GUILD_ROLE_DELETE", payload, guild_id)
+
+    async def member_update(self, guild_id: int, user_id: int) -> None:
+        """Tell the bot about a change made to a member in state (roles, nick): GUILD_MEMBER_UPDATE
+        (needs the GUILD_MEMBERS intent)."""
+        payload = self.guilds[guild_id].members[user_id].to_payload(with_guild_id=True)
+        await self.gateway.dispatch(
+            "GUILD_MEMBER_UPDATE", payload, guild_id=guild_id, intent=Intent.GUILD_MEMBERS
+        )
+
+    async def _guild_dispatch(self, event: str, payload: Json, guild_id: int) -> None:
+        await self.gateway.dispatch(event, payload, guild_id=guild_id, intent=Intent.GUILDS)
 
     async def guild_join(self, guild_id: int) -> None:
         """The bot joins an existing guild while running: GUILD_CREATE without `unavailable`."""
@@ -402,6 +454,16 @@ class FakeDiscord(DiscordState):
     def channel_messages(self, channel_id: int) -> list[Json]:
         """Messages currently in a channel, oldest first."""
         found = [m for m in self.messages.values() if m["channel_id"] == str(channel_id)]
+        return sorted(found, key=lambda message: int(message["id"]))
+
+    def dm_messages(self, user_id: int) -> list[Json]:
+        """Messages in the bot's DM channel with `user_id`, oldest first (none: no DM yet)."""
+        dms = {
+            channel.id
+            for channel in self.channels.values()
+            if channel.recipient is not None and channel.recipient.id == user_id
+        }
+        found = [m for m in self.messages.values() if int(m["channel_id"]) in dms]
         return sorted(found, key=lambda message: int(message["id"]))
 
     def response_message(self, interaction: FakeInteraction) -> Json:

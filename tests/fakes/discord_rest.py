@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,15 +37,25 @@ class DiscordHTTPError(Exception):
     """Raised by handlers; rendered as `{"code": ..., "message": ...}` with `status`."""
 
     def __init__(
-        self, status: int, code: int, message: str, *, oauth_error: str | None = None
+        self,
+        status: int,
+        code: int,
+        message: str,
+        *,
+        oauth_error: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.oauth_error = status, code, message, oauth_error
+        self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:
-        """Discord's JSON error body (OAuth2 endpoints use `error`/`error_description`)."""
+        """Discord's JSON error body (OAuth2 endpoints use `error`/`error_description`; a 429
+        carries `retry_after` and `global`)."""
         if self.oauth_error is not None:
             return {"error": self.oauth_error, "error_description": self.message}
+        if self.retry_after is not None:
+            return {"message": self.message, "retry_after": self.retry_after, "global": False}
         return {"code": self.code, "message": self.message}
 
 
@@ -96,6 +107,7 @@ class RecordedCall:
     files: dict[str, bytes] = field(default_factory=dict)
     status: int = 0
     response: Any = None
+    at: float = field(default_factory=time.monotonic)  # when the fake received it
 
 
 Handler = Callable[[RestRequest], Awaitable[Reply]]
@@ -128,6 +140,7 @@ class InjectedFailure:
     code: int
     message: str
     remaining: int | None
+    retry_after: float | None = None  # a 429's retry_after
 
 
 class RestApi:
@@ -181,7 +194,9 @@ class RestApi:
                     failure.remaining -= 1
                     if failure.remaining <= 0:
                         self.failures.remove(failure)
-                raise DiscordHTTPError(failure.status, failure.code, failure.message)
+                raise DiscordHTTPError(
+                    failure.status, failure.code, failure.message, retry_after=failure.retry_after
+                )
         matched_path = False
         for candidate in self.routes:
             match = candidate.pattern.fullmatch(request.path)

@@ -268,6 +268,15 @@ class CoreRoutes:
         ):
             raise DiscordHTTPError(403, 50007, "Cannot send messages to this user")
         body = request.body
+        nonce = str(body["nonce"]) if body.get("enforce_nonce") and body.get("nonce") else None
+        first = (
+            None
+            if nonce is None
+            else self.state.messages.get(self.state.nonces.get((channel.id, nonce), 0))
+        )
+        if first is not None:
+            # Discord returns the first message of a repeated enforced nonce, posting nothing.
+            return Reply(first)
         message = self.state.make_message(
             channel.id,
             self.state.bot_user,
@@ -277,6 +286,9 @@ class CoreRoutes:
             flags=body.get("flags") or 0,
             attachments=attachments_for(self.state, request),
         )
+        if nonce is not None:
+            message["nonce"] = nonce
+            self.state.nonces[channel.id, nonce] = int(message["id"])
         await self.echo("MESSAGE_CREATE", message)
         return Reply(message)
 

@@ -50,6 +50,8 @@ class DiscordState:
         self.guilds: dict[int, FakeGuild] = {}
         self.channels: dict[int, FakeChannel] = {}
         self.messages: dict[int, Json] = {}
+        # (channel id, nonce) -> message id of messages created with an enforced nonce.
+        self.nonces: dict[tuple[int, str], int] = {}
         self.commands: dict[int | None, list[Json]] = {}
         self.interactions: dict[int, FakeInteraction] = {}
         self.oauth_login_user: int | None = None

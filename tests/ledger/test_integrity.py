@@ -73,14 +73,14 @@ async def test_clean_after_a_mixed_workload(
     assert report.problems == []
     assert report.total == 0
     money = await guild_money(services, guild)
-    assert report.accounts == len(money.accounts) == 7  # five members, mint, sink
+    assert report.accounts == len(money.accounts) == 8  # five members, mint, sink, shop
     assert report.transactions == money.transactions
     assert sum(balance for balance, _, _ in money.accounts.values()) == 0
 
 
 async def test_a_fresh_guild_is_clean(services: Services, guild: str) -> None:
     report = await check(services, guild)
-    assert (report.ok, report.accounts, report.transactions, report.total) == (True, 2, 0, 0)
+    assert (report.ok, report.accounts, report.transactions, report.total) == (True, 3, 0, 0)
 
 
 async def test_the_kernel_knows_no_guilds_so_callers_check_first(services: Services) -> None:
@@ -266,3 +266,24 @@ async def _account_id(services: Services, guild_id: str, user_id: str) -> int:
                 select(Account.id).where(Account.guild_id == guild_id, Account.user_id == user_id)
             )
         ).scalar_one()
+
+
+async def test_problems_stream_one_at_a_time(services: Services, guild: str) -> None:
+    """A caller may stop reading after any problem: nothing more is fetched or kept."""
+    await fund(services, guild, member(1), 500)
+    await fund(services, guild, member(2), 500)
+    await tamper_balance(services, guild, member(1), 3)
+    await tamper_balance(services, guild, member(2), 4)
+    report = await check(services, guild)
+    async with unit_of_work(services, read_only=True) as uow:
+        stream = integrity.problems(uow, guild_id=guild)
+        first = await anext(stream)
+        await stream.aclose()
+        summary = await integrity.summarize(uow, guild_id=guild)
+    assert first == report.problems[0]
+    assert first["user_id"] == member(1)
+    assert (summary.accounts, summary.transactions, summary.total) == (
+        report.accounts,
+        report.transactions,
+        7,
+    )

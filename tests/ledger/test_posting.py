@@ -138,6 +138,7 @@ async def test_the_standalone_posting_is_the_units_only_write(
     services: Services, guild: str
 ) -> None:
     giver, receiver = await accounts(services, guild)
+    await services.relay.drain()  # the accounts' opening events, published before ours
     async with unit_of_work(services) as uow:
         posted = await posting.post_standalone(
             uow,

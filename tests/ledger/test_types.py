@@ -13,6 +13,13 @@ def test_each_type_is_its_stored_string() -> None:
         TransactionType.ADMIN_ADJUST: "admin_adjust",
         TransactionType.SQUAD_JOIN: "squad_join",
         TransactionType.REVERSAL: "reversal",
+        TransactionType.SHOP_PURCHASE: "shop_purchase",
+        TransactionType.SHOP_SALE: "shop_sale",
+        TransactionType.SHOP_ACTION: "shop_action",
+        TransactionType.TASK_REWARD: "task_reward",
+        TransactionType.IMPORT: "import",
+        TransactionType.CLEANUP: "cleanup",
+        TransactionType.RESET: "reset",
     }
 
 

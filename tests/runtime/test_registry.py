@@ -10,14 +10,34 @@ from guildbank.runtime.registry import FEATURES
 
 
 def test_every_feature_is_registered_once_with_its_tabs_in_order() -> None:
-    assert [feature.name for feature in FEATURES] == ["guilds", "economy", "squads"]
+    assert [feature.name for feature in FEATURES] == [
+        "guilds",
+        "economy",
+        "members",
+        "squads",
+        "shop",
+        "tasks",
+        "announcements",
+        "archive",
+        "imports",
+        "backup",
+        "outbox",
+    ]
     tabs = sorted((link for f in FEATURES for link in f.nav), key=lambda link: link.order)
     assert [link.label for link in tabs] == [
         "Overview",
         "Settings",
         "Members",
         "Squads",
+        "Shop",
+        "Tasks",
+        "Announcements",
+        "Embeds",
         "Transactions",
+        "Archive",
+        "API keys",
+        "Sync",
+        "Import",
     ]
 
 
@@ -34,4 +54,4 @@ def test_the_web_app_imports_no_discord_library() -> None:
 
 def test_the_bot_gets_every_features_commands() -> None:
     loaders = [loader for feature in FEATURES for loader in feature.command_loaders()]
-    assert len(loaders) == 3
+    assert len(loaders) == 6  # economy 2, squads 1, shop 1, tasks 2 (announcements: none)

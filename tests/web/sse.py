@@ -16,6 +16,7 @@ import httpx
 class SseEvent:
     event: str
     data: str
+    id: str = ""
 
     @property
     def json(self) -> Any:
@@ -35,7 +36,9 @@ class SseReader:
                 if not line:
                     if fields:
                         return SseEvent(
-                            fields.get("event", ["message"])[0], "\n".join(fields.get("data", []))
+                            fields.get("event", ["message"])[0],
+                            "\n".join(fields.get("data", [])),
+                            fields.get("id", [""])[0],
                         )
                     continue
                 if line.startswith(":"):

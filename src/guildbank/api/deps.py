@@ -3,24 +3,27 @@ a read runs its unit of work and renders its result."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
 
 from guildbank.api.errors import ApiError
 from guildbank.api.state import ApiState
-from guildbank.core.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN, is_snowflake
+from guildbank.core.ids import MAX_SNOWFLAKE, SNOWFLAKE_PATTERN, snowflake_problem
 from guildbank.platform.apikeys import Principal, authenticate
 from guildbank.platform.uow import UnitOfWork, unit_of_work
 
 __all__ = [
     "Admin",
     "Caller",
+    "DateTimeQuery",
     "GuildId",
     "RawJSONResponse",
     "Reader",
@@ -43,18 +46,32 @@ GuildId = Annotated[str, Path(description="The guild's Discord id")]
 RowId = Annotated[int, Path(ge=1, le=MAX_SNOWFLAKE)]
 
 
-def _below_2_63(value: str) -> str:
-    if not is_snowflake(value):
-        msg = "must be a Discord id (digits, below 2**63)"
-        raise ValueError(msg)
+def _discord_id(value: str) -> str:
+    if (problem := snowflake_problem(value)) is not None:
+        raise ValueError(problem)
     return value
 
 
 UserId = Annotated[
     str,
     Path(pattern=SNOWFLAKE_PATTERN, max_length=20, description="A Discord user id"),
-    AfterValidator(_below_2_63),
+    AfterValidator(_discord_id),
 ]
+
+
+# A date-time in the query as the document says (RFC 3339 ``format: date-time``, an offset
+# optional): pydantic alone would also take ``0.5`` as a Unix timestamp.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _date_time_text(value: Any) -> Any:
+    if isinstance(value, str) and not _DATE_TIME.match(value):
+        msg = "must be an ISO 8601 date-time, e.g. 2026-03-14T12:00:00Z"
+        raise ValueError(msg)
+    return value
+
+
+DateTimeQuery = Annotated[datetime, BeforeValidator(_date_time_text)]
 
 
 def api_state(request: Request) -> ApiState:
@@ -81,11 +98,23 @@ async def _principal(request: Request, state: ApiState) -> Principal:
     return principal
 
 
-async def authorize(request: Request, scope: str) -> Principal:
-    """The caller's principal, refused unless its API key carries ``scope``."""
+async def authorize(request: Request, scope: str | None, *, cross_guild: bool = False) -> Principal:
+    """The caller's principal, refused unless its API key carries ``scope`` (None: any) and
+    covers the guild in the path. A guild-scoped key is refused on a route without a guild
+    in its path, unless the route says ``cross_guild`` (it limits what it answers to
+    ``principal.guild_ids`` itself, e.g. the event stream)."""
     principal = await _principal(request, api_state(request))
-    if scope not in principal.scopes:
+    request.state.principal = principal  # whose Idempotency-Key it is (api/idempotency.py)
+    if scope is not None and scope not in principal.scopes:
         raise ApiError(403, "forbidden", f"This API key lacks the {scope!r} scope")
+    if principal.guild_ids is not None and not cross_guild:
+        guild_id = request.path_params.get("guild_id")
+        if guild_id is None:
+            raise ApiError(
+                403, "forbidden_guild", "This API key is limited to some guilds: use a guild route"
+            )
+        if not principal.covers(str(guild_id)):
+            raise ApiError(403, "forbidden_guild", f"This API key cannot act on guild {guild_id}")
     return principal
 
 
@@ -98,9 +127,34 @@ def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
     return dependency
 
 
-def parse_body(model: type[M], raw: bytes) -> M:
+def _is_json(content_type: str | None) -> bool:
+    """FastAPI's rule for a body parameter: no Content-Type, ``application/json`` or
+    ``application/*+json`` is read as JSON; anything else (``text/plain``, forms) is not."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def parse_body(model: type[M], raw: bytes, content_type: str | None) -> M:
     """Validate a JSON body straight from bytes (the lean routes' stand-in for FastAPI's
-    body parameter), failing exactly like FastAPI does: a 422 in the API's error shape."""
+    body parameter), failing exactly like FastAPI does: a 422 in the API's error shape,
+    also for a body that is missing or not sent as JSON."""
+    if not raw:
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("body",), "msg": "Field required"}]
+        )
+    if not _is_json(content_type):
+        raise RequestValidationError(
+            [
+                {
+                    "type": "model_attributes_type",
+                    "loc": ("body",),
+                    "msg": "Input should be a valid dictionary or object to extract fields from",
+                }
+            ]
+        )
     try:
         return model.model_validate_json(raw)
     except ValidationError as error:

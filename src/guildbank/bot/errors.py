@@ -7,7 +7,7 @@ import lightbulb
 import structlog
 from lightbulb.components import MenuContext
 
-from guildbank.bot.checks import GuildOnly, NotEconomyAdmin
+from guildbank.bot.checks import FeatureOff, GuildOnly, MissingLevel, NotEconomyAdmin
 from guildbank.bot.transport import ApiError, ApiUnavailable
 
 __all__ = ["explain", "explain_on_prompt", "handle_command_error", "log_failure"]
@@ -17,8 +17,8 @@ TRY_AGAIN = "guildbank is having trouble right now; nothing was changed. Please 
 ALREADY_ACKNOWLEDGED = 40060  # Discord: "Interaction has already been acknowledged."
 
 
-def explain(error: BaseException) -> str:
-    """The message for a member; unexpected errors get a generic one (and are logged)."""
+def _check_refusal(error: BaseException) -> str | None:
+    """What a failed command check tells the member (None: not a check's refusal)."""
     if isinstance(error, GuildOnly):
         return "This command only works inside a server."
     if isinstance(error, NotEconomyAdmin):
@@ -26,9 +26,19 @@ def explain(error: BaseException) -> str:
             "You need the Manage Server permission or one of this server's admin roles "
             "to manage the economy."
         )
-    if isinstance(error, ApiUnavailable):
-        return TRY_AGAIN
-    if isinstance(error, ApiError):
+    if isinstance(error, MissingLevel):
+        return f"You need to be a {error.needed.label} of this server (or above) to do this."
+    if isinstance(error, FeatureOff):
+        return f"The {error.feature} feature is disabled on this server."
+    return None
+
+
+def explain(error: BaseException) -> str:
+    """The message for a member; unexpected errors get a generic one (and are logged)."""
+    refusal = _check_refusal(error)
+    if refusal is not None:
+        return refusal
+    if isinstance(error, ApiError) and not isinstance(error, ApiUnavailable):
         return error.detail
     return TRY_AGAIN
 
@@ -36,7 +46,7 @@ def explain(error: BaseException) -> str:
 def log_failure(error: BaseException, command: str) -> None:
     """Log what an operator must see: the API being down, or a bug (refusals are normal)."""
     if isinstance(error, ApiUnavailable) or not isinstance(
-        error, ApiError | GuildOnly | NotEconomyAdmin
+        error, ApiError | GuildOnly | MissingLevel | FeatureOff
     ):
         log.error("command failed", command=command, error=repr(error), exc_info=error)
 

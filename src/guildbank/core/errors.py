@@ -7,6 +7,7 @@ add their own subclasses in their ``errors`` module.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 __all__ = [
@@ -66,8 +67,14 @@ class IdempotencyKeyReused(GuildbankError):
     code: ClassVar[str] = "idempotency_key_reused"
     kind: ClassVar[ErrorKind] = "conflict"
 
-    def __init__(self) -> None:
-        super().__init__("This Idempotency-Key was already used for a different request")
+    def __init__(self, differences: Sequence[str] = ()) -> None:
+        """``differences``: what differs from the key's first request (``method``, ``path``,
+        ``body`` or ``body.<field>``)."""
+        named = f" (different {', '.join(differences)})" if differences else ""
+        super().__init__(
+            f"This Idempotency-Key was already used for a different request{named}",
+            differences=list(differences),
+        )
 
 
 class PermissionDenied(GuildbankError):

@@ -6,10 +6,10 @@ from these declarations, so adding a feature is a new folder plus one registry l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import lightbulb
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
 
-__all__ = ["Feature", "NavLink"]
+__all__ = ["Feature", "NavBadge", "NavLink"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,11 @@ class NavLink:
     label: str
     path: str
     order: int
+
+
+# A number shown on a tab (say, failed outbox jobs): ``(unit of work, guild id) -> count``,
+# read when a server's page renders; 0 shows nothing.
+NavBadge = Callable[[Any, str], Awaitable[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,5 +47,7 @@ class Feature:
     pages: Sequence[BaseRoute] = ()
     templates: Path | None = None
     nav: Sequence[NavLink] = ()
+    # Counts shown on tabs, by the tab's key (``NavBadge``).
+    nav_badges: Mapping[str, NavBadge] = field(default_factory=dict)
     # Called by the bot only, so the web process never imports the Discord libraries.
     command_loaders: Callable[[], Sequence[lightbulb.Loader]] = tuple

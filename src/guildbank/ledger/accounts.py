@@ -1,7 +1,22 @@
 """Member and system accounts: found, locked in a fixed order, opened with their starting
-balance, read."""
+balance, read.
+
+Looking an account up by (guild, user) is the first step of most writes. Ids never change once
+committed, so each process remembers them in a bounded LRU cache (``Services.account_ids``,
+``GUILDBANK_ACCOUNT_CACHE_SIZE``). A miss on PostgreSQL is read on the driver pool, outside the
+unit's transaction: the unit stays unbegun, so a transfer between members it has not seen yet
+keeps its one-statement path (``ledger.posting.post_standalone``). One-statement writes that
+resolve accounts themselves (``guildbank_transfer``, ``guildbank_claim_daily`` and its batch
+``guildbank_claim_dailies``) look them up by the ``uq_accounts_guild_id`` index;
+``remember_account`` caches what they return.
+
+Lock order (PostgreSQL): whoever opens an account, or locks a member row and then posts against
+the mint, takes the guild's mint row first (``lock_mint``).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy import select
 
@@ -18,32 +33,76 @@ from guildbank.platform.upsert import insert_ignore
 __all__ = [
     "SYSTEM_ACCOUNTS",
     "account_id",
+    "account_ids",
     "ensure_account",
     "lock_accounts",
     "lock_mint",
+    "open_account",
     "open_system_accounts",
     "read_balance",
+    "remember_account",
     "system_account_id",
 ]
 
-# Every guild's ledger has them: the mint issues money, the sink takes fees out of circulation.
-SYSTEM_ACCOUNTS = ("mint", "sink")
+# Every guild's ledger has them: the mint issues money, the sink takes fees out of circulation,
+# the shop receives purchase money and pays sell-backs (migration 0012 added it to old guilds).
+SYSTEM_ACCOUNTS = ("mint", "sink", "shop")
+
+_PG_ACCOUNT_IDS = (
+    "SELECT user_id, id FROM accounts WHERE guild_id = $1 AND user_id = ANY($2::varchar[])"
+)
 
 
 async def account_id(uow: UnitOfWork, guild_id: str, user_id: str) -> int | None:
     """The id of an existing account (member or system), from cache or database."""
-    key = (guild_id, user_id)
-    cached = uow.services.account_ids.get(key)
-    if cached is not None:
-        return cached
-    found = (
+    return (await account_ids(uow, guild_id, (user_id,))).get(user_id)
+
+
+async def account_ids(uow: UnitOfWork, guild_id: str, user_ids: Iterable[str]) -> dict[str, int]:
+    """The ids of those of ``user_ids`` that have an account in the guild, in one look-up.
+
+    Cached ids cost nothing; the others are read in one statement: on PostgreSQL on the
+    driver pool while the unit has not begun (it stays unbegun), else in the unit's session.
+    Only committed ids are cached (read outside the unit, or after its commit).
+    """
+    cache = uow.services.account_ids
+    found: dict[str, int] = {}
+    missing: list[str] = []
+    for user_id in dict.fromkeys(user_ids):
+        cached = cache.get((guild_id, user_id))
+        if cached is None:
+            missing.append(user_id)
+        else:
+            found[user_id] = cached
+    if not missing:
+        return found
+    pool = None if uow.began else await uow.services.standalone_pool()
+    if pool is not None:
+        for user_id, id_ in await pool.fetch(_PG_ACCOUNT_IDS, guild_id, missing):
+            found[user_id] = id_
+            cache.put((guild_id, user_id), id_)
+        return found
+    rows = (
         await uow.session.execute(
-            select(Account.id).where(Account.guild_id == guild_id, Account.user_id == user_id)
+            select(Account.user_id, Account.id).where(
+                Account.guild_id == guild_id, Account.user_id.in_(missing)
+            )
         )
-    ).scalar_one_or_none()
-    if found is not None:
-        uow.after_commit(lambda: uow.services.account_ids.__setitem__(key, found))
+    ).all()
+    for user_id, id_ in rows:
+        found[user_id] = id_
+        remember_account(uow, guild_id, user_id, id_)
     return found
+
+
+def remember_account(uow: UnitOfWork, guild_id: str, user_id: str, account: int) -> None:
+    """Cache an account id this unit found or created, once the unit has committed (an
+    uncommitted id may be rolled back; one read outside the unit is committed already)."""
+    key = (guild_id, user_id)
+    if uow.began:
+        uow.after_commit(lambda: uow.services.account_ids.put(key, account))
+    else:
+        uow.services.account_ids.put(key, account)
 
 
 async def system_account_id(uow: UnitOfWork, guild_id: str, name: str) -> int:
@@ -104,11 +163,19 @@ async def ensure_account(
     Two concurrent first appearances of one member open one account: the loser of the
     insert race waits for the winner's commit and then reads its row.
     """
+    account, _ = await open_account(uow, guild_id, user_id, starting_balance=starting_balance)
+    return account
+
+
+async def open_account(
+    uow: UnitOfWork, guild_id: str, user_id: str, *, starting_balance: int
+) -> tuple[int, bool]:
+    """``ensure_account``, also saying whether this unit opened the account."""
     if not is_snowflake(user_id):
         raise InvalidInput(f"{user_id!r} is not a Discord user id", code="invalid_id")
     existing = await account_id(uow, guild_id, user_id)
     if existing is not None:
-        return existing
+        return existing, False
     mint = await lock_mint(uow, guild_id)
     created = await insert_ignore(
         uow.session,
@@ -134,4 +201,4 @@ async def ensure_account(
         )
     if created:
         uow.emit(AccountOpened(guild_id=guild_id, user_id=user_id, balance=starting_balance))
-    return new_id
+    return new_id, created

@@ -1,7 +1,8 @@
 """Which database constraint refused a statement, named the same way on both backends.
 
 The ledger leans on the schema for its hardest guarantees (no member balance below zero, a
-transaction reversed at most once), so it must tell those refusals apart from any other
+transaction reversed at most once, no amount or balance beyond ``±MAX_AMOUNT``: migration
+0008), so it must tell those refusals apart from any other
 integrity error. It compares constraint names as the driver reports them, never searches
 error text for them.
 """
@@ -15,12 +16,30 @@ from sqlalchemy.exc import DBAPIError
 
 from guildbank.platform.models import Base
 
-__all__ = ["ONE_REVERSAL", "OVERDRAFT", "violated_constraint"]
+__all__ = [
+    "AMOUNT_BOUNDS",
+    "BALANCE_BOUNDS",
+    "ONE_REVERSAL",
+    "OVERDRAFT",
+    "violated_constraint",
+]
 
 # A member account's balance may not go below zero (system accounts may).
 OVERDRAFT = "ck_accounts_balance_non_negative"
 # The unique index that lets a transaction be reversed only once.
 ONE_REVERSAL = "uq_ledger_transactions_reverses_id"
+# Balances and running totals, of every account, stay within ±MAX_AMOUNT (core.limits).
+BALANCE_BOUNDS = frozenset({"ck_accounts_within_bounds", "ck_ledger_entries_within_bounds"})
+# A transaction's amount stays within the bound, and (SQLite) money columns hold integers:
+# SQLite would otherwise store a float where a sum left 64 bits.
+AMOUNT_BOUNDS = frozenset(
+    {
+        "ck_ledger_transactions_within_bounds",
+        "ck_accounts_money_is_integer",
+        "ck_ledger_transactions_money_is_integer",
+        "ck_ledger_entries_money_is_integer",
+    }
+)
 
 
 def violated_constraint(error: BaseException) -> str | None:

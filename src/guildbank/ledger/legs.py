@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from guildbank.core.limits import MAX_AMOUNT
+from guildbank.ledger.errors import AmountOutOfRange
 from guildbank.ledger.types import TransactionType
 
 __all__ = ["COUNTED_TYPES", "Leg", "check_balanced", "reversal_legs", "transfer_legs"]
@@ -28,7 +30,9 @@ class Leg:
 
 
 def check_balanced(legs: Sequence[Leg]) -> None:
-    """Refuse a posting that would create or destroy money (programming error, not user error)."""
+    """Refuse a posting that would create or destroy money (programming error, not user error),
+    or move more than ``MAX_AMOUNT`` (AmountOutOfRange: settings or a caller's arithmetic can
+    produce one; refused before any SQL, so no driver ever sees an integer beyond 64 bits)."""
     if len(legs) < 2:
         msg = "a ledger transaction needs at least two legs"
         raise ValueError(msg)
@@ -38,6 +42,9 @@ def check_balanced(legs: Sequence[Leg]) -> None:
     if len({leg.account_id for leg in legs}) != len(legs):
         msg = "each account appears at most once in a ledger transaction"
         raise ValueError(msg)
+    moved = sum(leg.amount for leg in legs if leg.amount > 0)
+    if moved > MAX_AMOUNT:
+        raise AmountOutOfRange(moved)
 
 
 def transfer_legs(*, source: int, target: int, amount: int, counts: bool = True) -> list[Leg]:

@@ -21,6 +21,7 @@ __all__ = [
     "limit_balance_changes",
     "mark_daily_claim",
     "set_account_active",
+    "stored_names",
 ]
 
 
@@ -108,3 +109,16 @@ async def set_account_active(uow: UnitOfWork, *, guild_id: str, user_id: str, ac
         .values(is_active=active, left_at=None if active else uow.now, updated_at=uow.now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def stored_names(uow: UnitOfWork, *, guild_id: str, user_ids: list[str]) -> dict[str, str]:
+    """The names these members go by, as the bot last reported them (``display_name``): what
+    the dashboard shows when Discord cannot be asked (no bot token, an outage, a demo)."""
+    rows = await uow.session.execute(
+        select(Account.user_id, Account.display_name).where(
+            Account.guild_id == guild_id,
+            Account.user_id.in_(user_ids),
+            Account.display_name.is_not(None),
+        )
+    )
+    return {user_id: name for user_id, name in rows.all() if name}

@@ -14,16 +14,19 @@ order stays ascending.
 
 On PostgreSQL the posting is a single call of the ``guildbank_post`` PL/pgSQL function
 (created by migration 0001): one round trip does the locking, the balance updates and the
-inserts. When the posting is all a unit of work writes (a transfer between known members
-without an idempotency key), ``post_standalone`` runs it on a plain asyncpg pool
-(``UnitOfWork.standalone_pool``) as its own autocommitted statement: one round trip in
-all, no ORM, no BEGIN or COMMIT, which is what the transfer benchmark measures. Elsewhere
-(SQLite) the same steps run as separate statements inside the unit of work's
-``BEGIN IMMEDIATE`` transaction, which already serialises writers (``statements.py``).
+inserts. When the posting is all a unit of work writes, ``post_standalone`` runs it on a
+plain asyncpg pool (``UnitOfWork.standalone_pool``) as its own autocommitted statement: one
+round trip in all, no ORM, no BEGIN or COMMIT; its caller must store the unit's events in
+that statement too, or they are written after it. The transfer between members, the
+busiest write, has its own statement that does (``ledger/transfers.py``: the Idempotency-Key,
+the event and the role jobs included). Elsewhere (SQLite) the same steps run as separate
+statements inside the unit of work's ``BEGIN IMMEDIATE`` transaction, which already
+serialises writers (``statements.py``).
 
 Refusals come from the schema and are translated here, once, by the violated constraint's
 name: the payer's overdraft becomes ``InsufficientBalance``, a second reversal of one
-transaction ``AlreadyReversed``.
+transaction ``AlreadyReversed``, a balance or running total beyond ``±MAX_AMOUNT``
+``BalanceLimit`` (an amount beyond it is ``AmountOutOfRange``, refused before any SQL).
 """
 
 from __future__ import annotations
@@ -36,8 +39,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from guildbank.core.errors import GuildbankError
-from guildbank.ledger.constraints import ONE_REVERSAL, OVERDRAFT, violated_constraint
-from guildbank.ledger.errors import AlreadyReversed, InsufficientBalance
+from guildbank.core.limits import within_bounds
+from guildbank.ledger.constraints import (
+    AMOUNT_BOUNDS,
+    BALANCE_BOUNDS,
+    ONE_REVERSAL,
+    OVERDRAFT,
+    violated_constraint,
+)
+from guildbank.ledger.errors import (
+    AlreadyReversed,
+    AmountOutOfRange,
+    BalanceLimit,
+    InsufficientBalance,
+)
 from guildbank.ledger.legs import Leg
 from guildbank.ledger.statements import (
     PostedEntry,
@@ -100,7 +115,7 @@ async def post(
             actor_id=actor_id,
             reverses_id=reverses_id,
         )
-    except IntegrityError as error:
+    except (IntegrityError, AmountOutOfRange) as error:
         refusal = await _refusal(uow, error, legs, payer, reverses_id)
         if refusal is None:
             raise
@@ -164,7 +179,16 @@ async def _refusal(
 ) -> GuildbankError | None:
     """The refusal a constraint violation means, after rolling the unit back; None when it is
     not one the ledger expects (the caller re-raises the database error)."""
+    if isinstance(error, AmountOutOfRange):
+        await uow.rollback()
+        return error
     constraint = violated_constraint(error)
+    if constraint in BALANCE_BOUNDS:
+        await uow.rollback()
+        return await _beyond_bounds(uow, legs)
+    if constraint in AMOUNT_BOUNDS:
+        await uow.rollback()
+        return AmountOutOfRange()
     if constraint == OVERDRAFT and payer is not None:
         await uow.rollback()
         return await _insufficient(uow, payer, legs)
@@ -186,3 +210,27 @@ async def _insufficient(uow: UnitOfWork, payer: Payer, legs: Sequence[Leg]) -> I
         currency=payer.currency,
         verb=payer.verb,
     )
+
+
+async def _beyond_bounds(uow: UnitOfWork, legs: Sequence[Leg]) -> BalanceLimit:
+    """Name the account the posting would have taken beyond the bound (committed values)."""
+    rows = (
+        await uow.session.execute(
+            select(
+                Account.id,
+                Account.user_id,
+                Account.balance,
+                Account.total_received,
+                Account.total_sent,
+            ).where(Account.id.in_([leg.account_id for leg in legs]))
+        )
+    ).all()
+    by_id = {row[0]: row for row in rows}
+    for leg in legs:
+        row = by_id.get(leg.account_id)
+        if row is not None and not all(
+            within_bounds(value)
+            for value in (row[2] + leg.amount, row[3] + leg.received, row[4] + leg.sent)
+        ):
+            return BalanceLimit(row[1])
+    return BalanceLimit()

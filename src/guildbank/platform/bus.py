@@ -13,34 +13,64 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import orjson
+
 __all__ = ["Event", "EventBus", "InProcessBus", "Subscription"]
 
 SUBSCRIBER_QUEUE_SIZE = 1000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Event:
+    """A published domain event; ``id`` is its position in the event log (the SSE id)."""
+
     name: str
     guild_id: str
     data: dict[str, Any] = field(default_factory=dict)
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    id: int | None = None
+    # The JSON form, serialised once however many subscribers and processes receive it.
+    wire: bytes = field(default=b"", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.wire:
+            object.__setattr__(self, "wire", orjson.dumps(self.to_json()))
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "name": self.name,
             "guild_id": self.guild_id,
             "data": self.data,
             "at": self.at.isoformat(),
         }
 
+    @classmethod
+    def from_wire(cls, wire: bytes) -> Event:
+        """The event another process published (its JSON kept as received)."""
+        data = orjson.loads(wire)
+        return cls(
+            name=data["name"],
+            guild_id=data["guild_id"],
+            data=data["data"],
+            at=datetime.fromisoformat(data["at"]),
+            id=data.get("id"),
+            wire=wire,
+        )
+
 
 class Subscription:
-    """A bounded queue of events matching a guild/event-name filter."""
+    """A bounded queue of events matching a guild/event-name filter.
+
+    When the queue overflows, the oldest event is dropped and ``overflowed`` is set, so a
+    consumer that must miss nothing (the SSE stream) can catch up from the event log.
+    """
 
     def __init__(self, guilds: frozenset[str] | None, names: frozenset[str] | None) -> None:
         self.guilds = guilds
         self.names = names
         self.queue: asyncio.Queue[Event] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
+        self.overflowed = False
 
     def wants(self, event: Event) -> bool:
         return (self.guilds is None or event.guild_id in self.guilds) and (
@@ -51,6 +81,7 @@ class Subscription:
         if not self.wants(event):
             return
         if self.queue.full():
+            self.overflowed = True
             with contextlib.suppress(asyncio.QueueEmpty):
                 self.queue.get_nowait()
         self.queue.put_nowait(event)
@@ -74,6 +105,11 @@ class InProcessBus:
 
     async def publish(self, events: Iterable[Event]) -> None:
         self.deliver(events)
+
+    def missed(self) -> None:
+        """Tell every subscriber that events may have passed it by (a lost connection)."""
+        for subscription in tuple(self._subscriptions):
+            subscription.overflowed = True
 
     def deliver(self, events: Iterable[Event]) -> None:
         for event in events:

@@ -1,8 +1,15 @@
-"""Engine set-up for both backends.
+"""Engine set-up for both backends, and the process's PostgreSQL connection budget.
 
-SQLite: WAL journal and a busy timeout, and write transactions open with ``BEGIN IMMEDIATE``
-so concurrent writers queue on the database lock instead of failing with "database is
-locked" half-way through. Read-only units of work open with a plain deferred ``BEGIN``.
+PostgreSQL: a process holds at most ``2 x pool_size`` connections. The SQLAlchemy pool (units
+of work) has ``pool_size`` and never overflows; the fast path's asyncpg pool (``DriverPool``,
+one-statement transfers) mirrors that size (``platform.uow.Services``). Settings give the
+budget (``GUILDBANK_DATABASE_CONNECTIONS``), split in two halves; docs/scaling.md has the
+arithmetic for N processes. Busy requests wait for a pooled connection rather than open
+more. Every connection carries an ``application_name`` (``guildbank`` unless the URL names
+one) so ``pg_stat_activity`` shows whose it is, and checkouts ping first, so a killed
+backend is replaced rather than handed out.
+
+SQLite: see ``platform/sqlite.py`` (WAL, busy timeout, one queued writer at a time).
 """
 
 from __future__ import annotations
@@ -13,13 +20,27 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["READ_ONLY", "DriverPool", "create_engine", "ensure_sqlite_directory", "is_sqlite"]
+from guildbank.platform.sqlite import SQLITE_BUSY_TIMEOUT_MS, configure_sqlite
+
+__all__ = [
+    "APPLICATION_NAME",
+    "READ_ONLY",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "DriverPool",
+    "create_engine",
+    "ensure_sqlite_directory",
+    "is_sqlite",
+]
 
 READ_ONLY = {"guildbank_read_only": True}
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+APPLICATION_NAME = "guildbank"
+# Recycle pooled connections before typical server, proxy and firewall idle timeouts.
+RECYCLE_SECONDS = 1800
+# bench/sqlite_load.py switches the writer queue off in its reference server.
+SQLITE_WRITE_QUEUE = True
 
 
 def is_sqlite(url: str) -> bool:
@@ -33,33 +54,42 @@ def ensure_sqlite_directory(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+def with_application_name(url: str | URL) -> URL:
+    """The URL with ``application_name`` in its query (kept if it has one): asyncpg reads it
+    from the driver pool's DSN, and ``create_engine`` hands it to SQLAlchemy's connections."""
+    parsed = make_url(url)
+    if "application_name" in parsed.query:
+        return parsed
+    return parsed.update_query_dict({"application_name": APPLICATION_NAME})
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """The engine; on PostgreSQL ``pool_size`` is a hard cap (see the module docstring)."""
     if is_sqlite(url):
         ensure_sqlite_directory(url)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _configure_sqlite(engine)
+        configure_sqlite(engine, queue_writers=SQLITE_WRITE_QUEUE)
         return engine
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+    engine = create_async_engine(
+        with_application_name(url),
+        pool_size=pool_size,
+        max_overflow=0,  # the budget: wait for a connection rather than open one more
+        pool_pre_ping=True,  # a killed or restarted backend is replaced at checkout
+        pool_recycle=RECYCLE_SECONDS,
     )
 
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _application_name(_dialect: Any, _record: Any, _args: Any, params: Any) -> None:
+        # SQLAlchemy passes URL query keys to asyncpg.connect(), which takes server settings
+        # in a dict of their own.
+        name = params.pop("application_name", None)
+        if name is not None:
+            params["server_settings"] = {
+                **params.get("server_settings", {}),
+                "application_name": name,
+            }
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide when transactions begin.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        read_only = connection.get_execution_options().get("guildbank_read_only", False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    return engine
 
 
 async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
@@ -77,7 +107,8 @@ class DriverPool:
     """
 
     def __init__(self, url: str, *, max_size: int) -> None:
-        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        dsn = with_application_name(url).set(drivername="postgresql")
+        self._dsn = dsn.render_as_string(hide_password=False)
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()

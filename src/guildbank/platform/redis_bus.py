@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
 
-import orjson
 import redis.asyncio as redis
 import structlog
 
@@ -22,27 +20,22 @@ __all__ = ["CHANNEL", "RedisBus"]
 
 CHANNEL = "guildbank:events"
 RECONNECT_DELAY_SECONDS = 1.0
+TIMEOUT_SECONDS = 2.0
 log = structlog.get_logger(__name__)
-
-
-def encode(event: Event) -> bytes:
-    return orjson.dumps(event.to_json())
-
-
-def decode(raw: bytes) -> Event:
-    data = orjson.loads(raw)
-    return Event(
-        name=data["name"],
-        guild_id=data["guild_id"],
-        data=data["data"],
-        at=datetime.fromisoformat(data["at"]),
-    )
 
 
 class RedisBus:
     def __init__(self, url: str, *, channel: str = CHANNEL) -> None:
         self.channel = channel
-        self._redis = redis.Redis.from_url(url)
+        # Bounded waits: a relay pass holds its cursor lock while it publishes here.
+        self._redis = redis.Redis.from_url(
+            url, socket_connect_timeout=TIMEOUT_SECONDS, socket_timeout=TIMEOUT_SECONDS
+        )
+        # The reader waits for messages indefinitely, so it has its own client without a
+        # read timeout (a health check notices a dead connection instead).
+        self._listener = redis.Redis.from_url(
+            url, socket_connect_timeout=TIMEOUT_SECONDS, health_check_interval=30
+        )
         self._local = InProcessBus()
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
@@ -53,7 +46,7 @@ class RedisBus:
     async def publish(self, events: Iterable[Event]) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
             for event in events:
-                pipe.publish(self.channel, encode(event))
+                pipe.publish(self.channel, event.wire)
             await pipe.execute()
 
     async def start(self) -> None:
@@ -65,12 +58,16 @@ class RedisBus:
     async def _read_forever(self) -> None:
         while True:
             try:
-                async with self._redis.pubsub() as pubsub:
+                async with self._listener.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
+                    if self._ready.is_set():
+                        # Back after a lost connection: what was published meanwhile never
+                        # reached us; subscribers catch up from the event log.
+                        self._local.missed()
                     self._ready.set()
                     async for message in pubsub.listen():
                         if message["type"] == "message":
-                            self._local.deliver([decode(message["data"])])
+                            self._local.deliver([Event.from_wire(message["data"])])
             except asyncio.CancelledError:
                 raise
             except (redis.RedisError, OSError) as error:
@@ -93,3 +90,4 @@ class RedisBus:
             self._reader = None
         await self._local.close()
         await self._redis.aclose()
+        await self._listener.aclose()

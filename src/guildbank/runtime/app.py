@@ -8,9 +8,9 @@ from settings in its lifespan.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,10 +21,17 @@ from guildbank.api.deps import Reader
 from guildbank.api.errors import install_error_handlers
 from guildbank.api.lean import API_PREFIX
 from guildbank.api.middleware import GzipWhenAccepted, RequestContextMiddleware
+from guildbank.api.openapi import install_openapi
 from guildbank.api.state import ApiState
+from guildbank.features.announcements.logring import install as install_log_ring
+from guildbank.features.announcements.scheduler import AnnouncementScheduler
 from guildbank.features.guilds.events import ConfigChanged
-from guildbank.features.guilds.queries import forget_config
+from guildbank.features.guilds.queries import forget_all_configs, forget_config
+from guildbank.features.shop.scheduler import ShopExpiryScheduler
+from guildbank.features.tasks.scheduler import ExpiryScheduler
 from guildbank.platform.apikeys import ALL_SCOPES, Principal
+from guildbank.platform.background import stop_task
+from guildbank.platform.idempotency import purge_forever
 from guildbank.platform.uow import Services
 from guildbank.runtime.dashboard import build_dashboard
 from guildbank.runtime.registry import FEATURES
@@ -40,15 +47,23 @@ __all__ = ["create_app"]
 EMBEDDED_BOT = Principal(key_id=0, name="embedded-bot", scopes=frozenset(ALL_SCOPES))
 API_DESCRIPTION = """Authenticated REST API of guildbank. Send `Authorization: Bearer <key>`
 (create keys with `guildbank create-api-key`). Every write accepts an `Idempotency-Key` header.
-Errors are `{"detail": "...", "code": "..."}`."""
+Errors are `{"detail": "...", "code": "..."}` (`ErrorOut`; a 422 adds `errors`); a 503
+`database_unavailable` carries `Retry-After`. Each operation lists the errors it can answer."""
 
 
 async def _drop_changed_configs(services: Services) -> None:
     """Every process forgets a guild's cached settings when any process changes them."""
     async with services.bus.subscribe(names=[ConfigChanged.name]) as subscription:
         while True:
-            event = await subscription.queue.get()
-            forget_config(services, event.guild_id)
+            try:
+                event = await asyncio.wait_for(subscription.queue.get(), 1.0)
+            except TimeoutError:
+                event = None
+            if subscription.overflowed:  # some changes may have passed us by: forget them all
+                subscription.overflowed = False
+                forget_all_configs(services)
+            if event is not None:
+                forget_config(services, event.guild_id)
 
 
 def create_app(
@@ -68,13 +83,35 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_services:
             install_state(app, ApiState(settings, build_services(settings)))
+        # Events stored while no relay ran (a restart, an outage) go out now.
+        app.state.api.services.relay.start()
         watcher = asyncio.create_task(_drop_changed_configs(app.state.api.services))
+        # Idempotency records past their retention are deleted here (platform/idempotency.py).
+        purger = asyncio.create_task(
+            purge_forever(
+                app.state.api.services,
+                retention=timedelta(hours=settings.idempotency_retention_hours),
+                every=timedelta(minutes=settings.idempotency_purge_minutes),
+            )
+        )
+        # Task expiry: every web process runs it, one at a time works (a database lease).
+        task_expiry = ExpiryScheduler(app.state.api.services)
+        task_expiry.start()
+        # Scheduled announcements: same shape (features/announcements/scheduler.py).
+        announcing = AnnouncementScheduler(app.state.api.services)
+        announcing.start()
+        # Expired shop items: their Discord posts go (features/shop/scheduler.py).
+        shop_expiry = ShopExpiryScheduler(app.state.api.services)
+        shop_expiry.start()
+        install_log_ring()  # GET /api/logs: this process's recent lines, redacted
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            await task_expiry.stop()
+            await announcing.stop()
+            await shop_expiry.stop()
+            await stop_task(watcher)
+            await stop_task(purger)
             await app.state.dashboard.close()
             if owns_services:
                 await app.state.api.services.close()
@@ -92,6 +129,7 @@ def create_app(
     if services is not None:
         install_state(app, ApiState(settings, services))
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(GzipWhenAccepted, minimum_size=1024)
     app.add_middleware(SecurityHeadersMiddleware, production=settings.env == "production")
     app.add_middleware(RequestContextMiddleware)

@@ -23,6 +23,6 @@ def build_dashboard(features: Iterable[Feature]) -> Router:
     """The ``/admin`` router (mount it at ``/admin``) with each feature's pages and tabs."""
     routes: list[BaseRoute] = list(login.routes)
     for feature in features:
-        add_feature_pages(feature.templates, feature.nav)
+        add_feature_pages(feature.templates, feature.nav, feature.nav_badges)
         routes.extend(feature.pages)
     return Router(routes=[*routes, Mount("/static", StaticFiles(directory=STATIC), name="static")])

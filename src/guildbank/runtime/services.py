@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from guildbank.features.economy.admin_actions import ADMIN_ACTIONS
 from guildbank.platform.bus import EventBus, InProcessBus
 from guildbank.platform.engine import create_engine
 from guildbank.platform.ratelimit import SharedLimiter
@@ -26,5 +27,13 @@ def build_services(settings: Settings) -> Services:
         engine=engine,
         bus=build_bus(settings),
         config_cache_seconds=settings.guild_config_cache_seconds,
+        event_retention_hours=settings.event_retention_hours,
+        kept_event_names=frozenset(ADMIN_ACTIONS),
+        account_cache_size=settings.account_cache_size,
+        rank_exact_limit=settings.rank_exact_limit,
+        rank_snapshot_min_members=settings.rank_snapshot_min_members,
+        rank_snapshot_step=settings.rank_snapshot_step,
+        rank_snapshot_seconds=settings.rank_snapshot_seconds,
+        rank_snapshot_guilds=settings.rank_snapshot_guilds,
         limits=SharedLimiter(settings.redis_url),
     )

@@ -6,16 +6,18 @@ Colours come from CSS classes (the CSP forbids inline styles); the SVG scales to
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from html import escape
 
 from markupsafe import Markup
 
-__all__ = ["bar_chart", "line_chart"]
+__all__ = ["bar_chart", "line_chart", "ratio_chart"]
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 28
+# Small units on purpose: the SVG scales to its box, and on a 390 px phone a 400-unit-wide
+# chart keeps its 14 px labels (app.css) above 11 px on screen, where a 640-unit one did not.
+WIDTH, HEIGHT = 400, 170
+LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 24
 
 
 def _nice_max(value: int) -> int:
@@ -36,24 +38,43 @@ def _short(value: int) -> str:
     return str(value)
 
 
-def _frame(title: str, top: int, bottom: int, days: Sequence[date], plot: str) -> Markup:
+def _label_x(i: int, count: int) -> float:
+    return LEFT + (WIDTH - LEFT - RIGHT) * (i + 0.5) / count
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _frame(
+    title: str,
+    top: float,
+    bottom: float,
+    days: Sequence[date],
+    plot: str,
+    label: Callable[[float], str] | None = None,
+) -> Markup:
     inner_h = HEIGHT - TOP - BOTTOM
     grid = []
     for i in range(5):
-        value = bottom + (top - bottom) * i // 4
+        if label is None:
+            text = _short(int(bottom) + (int(top) - int(bottom)) * i // 4)
+        else:
+            text = label(bottom + (top - bottom) * i / 4)
         y = TOP + inner_h - inner_h * i / 4
         grid.append(
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
             f'<text class="label" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{_short(value)}</text>"
+            f"{escape(text)}</text>"
         )
     step = max(1, len(days) // 5)
-    inner_w = WIDTH - LEFT - RIGHT
+    last = len(days) - 1
     labels = [
-        f'<text class="label" x="{LEFT + inner_w * (i + 0.5) / len(days):.1f}" '
-        f'y="{HEIGHT - 8}" text-anchor="middle">{d:%b %d}</text>'
+        # The last day's label ends at the edge instead of being cut in half by it.
+        f'<text class="label" x="{_label_x(i, len(days)) if i < last else WIDTH - RIGHT:.1f}" '
+        f'y="{HEIGHT - 7}" text-anchor="{"middle" if i < last else "end"}">{d:%b %d}</text>'
         for i, d in enumerate(days)
-        if (len(days) - 1 - i) % step == 0
+        if (last - i) % step == 0
     ]
     return Markup(  # noqa: S704 - every text interpolated here is escaped or a number
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
@@ -82,23 +103,47 @@ def line_chart(title: str, days: Sequence[date], values: Sequence[int], unit: st
     """A line with a shaded area and a point per day (hover for the exact value)."""
     top = _nice_max(max(values, default=0))
     bottom = 0 if min(values, default=0) >= 0 else -_nice_max(-min(values))
-    inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    span = top - bottom
+    return _line(title, days, values, unit, top, bottom, None, str)
 
-    def xy(i: int, value: int) -> tuple[float, float]:
+
+def ratio_chart(
+    title: str, days: Sequence[date], values: Sequence[float], unit: str, top: float | None = None
+) -> Markup:
+    """A line of ratios (a Gini coefficient, a velocity): axis and hovers with two
+    decimals; ``top`` fixes the axis (1 for a coefficient), else it fits the values."""
+    if top is None:
+        highest = max(values, default=0.0)
+        top = _nice_max(math.ceil(highest * 100)) / 100 if highest > 0 else 1.0
+    return _line(title, days, values, unit, top, 0.0, _ratio, _ratio)
+
+
+def _line(
+    title: str,
+    days: Sequence[date],
+    values: Sequence[float],
+    unit: str,
+    top: float,
+    bottom: float,
+    label: Callable[[float], str] | None,
+    shown: Callable[[float], str],
+) -> Markup:
+    inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    span = (top - bottom) or 1
+
+    def xy(i: int, value: float) -> tuple[float, float]:
         x = LEFT + inner_w * (i + 0.5) / max(1, len(values))
         return x, TOP + inner_h - inner_h * (value - bottom) / span
 
     points = [xy(i, v) for i, v in enumerate(values)]
     if not points:
-        return _frame(title, top, bottom, days, "")
+        return _frame(title, top, bottom, days, "", label)
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
     base = TOP + inner_h
     area = f"{points[0][0]:.1f},{base} {line} {points[-1][0]:.1f},{base}"
     dots = "".join(
         f'<circle class="dot" cx="{x:.1f}" cy="{y:.1f}" r="3">'
-        f"<title>{day:%Y-%m-%d}: {value} {escape(unit)}</title></circle>"
+        f"<title>{day:%Y-%m-%d}: {escape(shown(value))} {escape(unit)}</title></circle>"
         for (x, y), day, value in zip(points, days, values, strict=True)
     )
     plot = f'<polygon class="area" points="{area}"/><polyline class="line" points="{line}"/>{dots}'
-    return _frame(title, top, bottom, days, plot)
+    return _frame(title, top, bottom, days, plot, label)

@@ -1,9 +1,10 @@
 """What the dashboard asks Discord: names, avatars and roles (bot token), and the
 OAuth2 code flow with a user's guild permissions (user token).
 
-Nothing Discord stores is copied into our database: lookups go to Discord's REST API and are
-kept in a short per-process cache. Without a bot token, or when Discord fails, lookups answer
-empty and the pages show ids instead of names.
+Channels and roles are what the bot reports (stored by the guilds feature, read first by the
+pickers); the lookups here go to Discord's REST API, kept in a short per-process cache, for
+what the bot has not reported yet and for members' names. Without a bot token, or when Discord
+fails, lookups answer empty and the pages show ids instead of names.
 """
 
 from __future__ import annotations

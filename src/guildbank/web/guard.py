@@ -3,6 +3,9 @@
 Every page handler is wrapped by ``page``: no session → the login page (GET) or 403 (POST);
 a server in the URL the user may not manage, or that is not registered → 404 (the same answer,
 so ids of other servers leak nothing); a POST without this session's CSRF token → 403.
+Permission levels (docs/permissions.md): a page needs the admin level unless it says
+``level=Level.MODERATOR`` (the reading pages); a moderator on an admin page → 403. A page of a
+feature the server turned off (``feature=``) → 409, like the API's ``feature_disabled``.
 Domain errors a handler does not catch become an error page with the matching status.
 """
 
@@ -18,15 +21,19 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from guildbank.core.errors import GuildbankError, NotFound
+from guildbank.core.errors import GuildbankError, InvalidInput, NotFound
 from guildbank.core.ids import is_snowflake
 from guildbank.features.guilds.directory import list_guilds
+from guildbank.features.guilds.permissions import Level
+from guildbank.features.guilds.queries import get_config
+from guildbank.features.guilds.rules import EconomyConfig
+from guildbank.ledger.members import stored_names
 from guildbank.platform.uow import unit_of_work
 from guildbank.web.discord import DiscordMember
 from guildbank.web.paging import Paging
 from guildbank.web.sessions import Session
 from guildbank.web.state import Access, AccessUnavailable, DashboardState, SessionEnded
-from guildbank.web.templating import templates
+from guildbank.web.templating import nav_badges, templates
 
 __all__ = [
     "NOT_YOURS",
@@ -59,6 +66,13 @@ def page_context(**context: Any) -> dict[str, Any]:
         "people": {},
         "nav": "",
         "live": False,
+        # The user's level in this server ("admin", "moderator"), and the features it has off.
+        "staff_level": "",
+        "is_admin": False,
+        "features_off": (),
+        # Counts on the server's tabs, by tab key (say, failed outbox jobs on "sync").
+        "badges": {},
+        "names_unavailable": False,
     }
     return base | context
 
@@ -78,8 +92,17 @@ class Ctx:
     access: Access
     guild_id: str = ""
     guild_name: str = ""
+    level: Level = Level.MEMBER
+    config: EconomyConfig | None = None
     form: FormData | None = None
     people: dict[str, DiscordMember] = field(default_factory=dict)
+    # Set when the page wanted names but nothing can give them (no bot token): said once.
+    names_unavailable: bool = False
+
+    @property
+    def actor(self) -> str:
+        """Who acts on this request, for the records (``Session.actor``)."""
+        return self.session.actor
 
     def field(self, name: str) -> str:
         assert self.form is not None
@@ -90,8 +113,15 @@ class Ctx:
         return self.request.query_params.get(name, "").strip()
 
     def paging(self, size: int) -> Paging:
-        """The page of a ``size``-row list this request asks for (``?page=``)."""
-        return Paging.parse(self.query("page"), size)
+        """The page of a ``size``-row list this request asks for (``?page=``); a page that is
+        no whole number from 1 is refused with a message (400), not silently page 1."""
+        raw = self.query("page")
+        if raw and not Paging.valid(raw):
+            shown = raw if len(raw) <= 12 else raw[:12] + "…"
+            raise InvalidInput(
+                f"Page must be a whole number from 1 (got {shown!r}).", code="invalid_page"
+            )
+        return Paging.parse(raw, size)
 
     @property
     def base(self) -> str:
@@ -99,10 +129,18 @@ class Ctx:
         return f"{PREFIX}/guilds/{self.guild_id}"
 
     async def lookup_people(self, user_ids: list[str]) -> None:
-        """Fetch names and avatars for these members (pages show ids for the unknown ones)."""
+        """Fetch names and avatars for these members from Discord, then the names the bot
+        reported for the rest (pages show ids for members known by neither)."""
         wanted = [u for u in dict.fromkeys(user_ids) if u not in self.people and is_snowflake(u)]
-        if wanted and self.guild_id:
-            self.people.update(await self.state.directory.members(self.guild_id, wanted))
+        if not wanted or not self.guild_id:
+            return
+        self.people.update(await self.state.directory.members(self.guild_id, wanted))
+        if unknown := [u for u in wanted if u not in self.people]:
+            async with unit_of_work(self.state.services, read_only=True) as uow:
+                names = await stored_names(uow, guild_id=self.guild_id, user_ids=unknown)
+            self.people.update({u: DiscordMember(u, name, None) for u, name in names.items()})
+        if not self.state.directory.enabled and any(u not in self.people for u in wanted):
+            self.names_unavailable = True
 
     async def render(self, template: str, *, status: int = 200, **context: Any) -> Response:
         flashes = list(self.session.flashes)
@@ -118,6 +156,11 @@ class Ctx:
                 base=self.base,
                 flashes=flashes,
                 people=self.people,
+                staff_level=self.level.label if self.guild_id else "",
+                is_admin=self.level >= Level.ADMIN,
+                features_off=self.config.disabled_features if self.config else (),
+                badges=await nav_badges(self.state.services, self.guild_id),
+                names_unavailable=self.names_unavailable,
                 **context,
             )
         )
@@ -149,9 +192,12 @@ def login_redirect(request: Request) -> Response:
 
 
 async def _guild_name(ctx: Ctx) -> str | None:
-    """The registered server's display name (Discord's, else the stored one), None if unknown."""
+    """The registered server's display name (Discord's, else the stored one), None if unknown;
+    its settings land in ``ctx.config``."""
     async with unit_of_work(ctx.state.services, read_only=True) as uow:
         rows = await list_guilds(uow, ids=[ctx.guild_id])
+        if rows:
+            ctx.config = await get_config(uow, ctx.guild_id)
         await uow.commit()
     if not rows:
         return None
@@ -193,8 +239,9 @@ async def _authorize(request: Request) -> Ctx | Response:
     return ctx
 
 
-async def _enter_guild(ctx: Ctx) -> Response | None:
-    """Refuse (404) a server the user may not manage or that is not registered."""
+async def _enter_guild(ctx: Ctx, level: Level, feature: str | None) -> Response | None:
+    """Refuse a server the user may not open or that is not registered (404), a page above
+    the user's level there (403), a page of a feature the server turned off (409)."""
     ctx.guild_id = str(ctx.request.path_params["guild_id"])
     if not is_snowflake(ctx.guild_id) or not ctx.access.allows(ctx.guild_id):
         return error_page(NOT_YOURS, 404, session=ctx.session)
@@ -202,17 +249,39 @@ async def _enter_guild(ctx: Ctx) -> Response | None:
     if name is None:
         return error_page(NOT_YOURS, 404, session=ctx.session)
     ctx.guild_name = name
+    ctx.level = ctx.access.level(ctx.guild_id)
+    if ctx.level < level:
+        return error_page(
+            f"This page is for {level.label}s of {name}; you are a {ctx.level.label} there.",
+            403,
+            session=ctx.session,
+        )
+    if feature is not None and ctx.config is not None and not ctx.config.enabled(feature):
+        return error_page(
+            f"The {feature} feature is disabled on this server; an admin can turn it on in "
+            "Settings.",
+            409,
+            session=ctx.session,
+        )
     return None
 
 
-def page(handler: Handler, *, guild: bool = True) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a handler with the checks every dashboard request goes through."""
+def page(
+    handler: Handler,
+    *,
+    guild: bool = True,
+    level: Level = Level.ADMIN,
+    feature: str | None = None,
+) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler with the checks every dashboard request goes through. ``level``: the
+    least permission level the page needs (admin unless said); ``feature``: the feature
+    toggle the page belongs to."""
 
     async def endpoint(request: Request) -> Response:
         ctx = await _authorize(request)
         if isinstance(ctx, Response):
             return ctx
-        if guild and (refused := await _enter_guild(ctx)) is not None:
+        if guild and (refused := await _enter_guild(ctx, level, feature)) is not None:
             return refused
         try:
             return await handler(ctx)

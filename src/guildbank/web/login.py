@@ -164,7 +164,7 @@ async def oauth_callback(request: Request) -> Response:
         identity = await state.oauth.exchange(
             code=request.query_params["code"], redirect_uri=_redirect_uri(request, state)
         )
-        guilds = await state.verified_guilds(identity.access_token, identity.user_id)
+        access = await state.verified_guilds(identity.access_token, identity.user_id)
     except OAuthFailed as error:
         log.warning("discord login failed", error=str(error))
         return _login_page(
@@ -178,7 +178,8 @@ async def oauth_callback(request: Request) -> Response:
         access_token=identity.access_token,
         lifetime_seconds=state.session_seconds,
     )
-    session.guilds, session.guilds_checked_at = guilds, time.time()
+    session.guilds, session.moderated = access.guilds, sorted(access.moderated)
+    session.guilds_checked_at = time.time()
     return await _start_session(state, session, target)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from guildbank.web.forms import parse_whole
+
 __all__ = ["Paging"]
 
 MAX_PAGE_DIGITS = 6
@@ -20,8 +22,14 @@ class Paging:
     @classmethod
     def parse(cls, raw: str, size: int) -> Paging:
         """The page asked for; the first one when ``raw`` is empty or not a sane number."""
-        fits = raw.isdigit() and len(raw) <= MAX_PAGE_DIGITS
-        return cls(max(1, int(raw)) if fits else 1, size)
+        number = parse_whole(raw, max_digits=MAX_PAGE_DIGITS)
+        return cls(max(1, number) if number is not None else 1, size)
+
+    @staticmethod
+    def valid(raw: str) -> bool:
+        """Whether ``raw`` names a page: a whole number from 1 (of sane length)."""
+        number = parse_whole(raw, max_digits=MAX_PAGE_DIGITS)
+        return number is not None and number >= 1
 
     @property
     def offset(self) -> int:

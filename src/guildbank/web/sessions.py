@@ -45,6 +45,8 @@ class Session:
     expires_at: float
     access_token: str | None = None
     guilds: dict[str, str] = field(default_factory=dict)
+    # Of ``guilds``, those where the user is only a moderator (web.state.Access).
+    moderated: list[str] = field(default_factory=list)
     guilds_checked_at: float = 0.0
     flashes: list[tuple[str, str]] = field(default_factory=list)
 
@@ -74,6 +76,13 @@ class Session:
     def actor_id(self) -> str | None:
         """The Discord id recorded as the actor of ledger writes (None for the local admin)."""
         return self.user_id if self.kind == "discord" else None
+
+    @property
+    def actor(self) -> str:
+        """Who acted, as the admin log and the ledger's ``actor_id`` record it: the Discord
+        user's id, or ``local:<name>`` for the local admin (never blank: every admin action
+        names its author)."""
+        return self.user_id if self.kind == "discord" else f"local:{self.username}"[:32]
 
     def csrf_ok(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token.encode(), self.csrf.encode())

@@ -3,7 +3,9 @@
 Access is decided on every request: the local admin sees every registered server; a Discord
 user sees the servers they own or hold Administrator / Manage Server in, or where they hold one
 of the server's admin roles (their roles read with the bot token), re-read from Discord with
-their OAuth token when the last check is older than ``dashboard_access_cache_seconds``.
+their OAuth token when the last check is older than ``dashboard_access_cache_seconds``. A
+holder of a moderator role sees that server too, at the moderator level (``web.guard`` lets
+moderators open the pages marked for them: reading, no changes).
 When Discord cannot be asked, the last verified list is trusted for a short grace period and
 then access is refused (fail closed).
 """
@@ -13,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -24,7 +25,8 @@ from limits import RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 
-from guildbank.features.guilds.queries import admin_roles
+from guildbank.features.guilds.permissions import Level
+from guildbank.features.guilds.queries import staff_roles
 from guildbank.platform.ratelimit import SharedLimiter
 from guildbank.platform.uow import Services, unit_of_work
 from guildbank.settings import Settings
@@ -52,9 +54,19 @@ class Access:
 
     every_guild: bool
     guilds: dict[str, str]
+    # Of ``guilds``, those where the user is only a moderator.
+    moderated: frozenset[str] = frozenset()
 
     def allows(self, guild_id: str) -> bool:
         return self.every_guild or guild_id in self.guilds
+
+    def level(self, guild_id: str) -> Level:
+        """The user's level in that server (the local admin, the operator, is an admin)."""
+        if self.every_guild:
+            return Level.ADMIN
+        if guild_id not in self.guilds:
+            return Level.MEMBER
+        return Level.MODERATOR if guild_id in self.moderated else Level.ADMIN
 
     @property
     def guild_ids(self) -> frozenset[str] | None:
@@ -154,14 +166,15 @@ class DashboardState:
         if session.kind == "local":
             return Access(every_guild=True, guilds={})
         age = time.time() - session.guilds_checked_at
+        stored = Access(False, dict(session.guilds), frozenset(session.moderated))
         if age < self.settings.dashboard_access_cache_seconds:
-            return Access(every_guild=False, guilds=dict(session.guilds))
+            return stored
         assert session.access_token is not None
         try:
-            guilds = await self.verified_guilds(
+            access = await self.verified_guilds(
                 session.access_token,
                 session.user_id,
-                previous=session.guilds if age < ACCESS_GRACE_SECONDS else None,
+                previous=stored if age < ACCESS_GRACE_SECONDS else None,
             )
         except OAuthFailed as error:
             if error.token_rejected:
@@ -169,37 +182,45 @@ class DashboardState:
                 raise SessionEnded(str(error)) from error
             log.warning("could not re-check dashboard permissions", error=str(error))
             if age < ACCESS_GRACE_SECONDS:
-                return Access(every_guild=False, guilds=dict(session.guilds))
+                return stored
             raise AccessUnavailable(str(error)) from error
-        session.guilds, session.guilds_checked_at = guilds, time.time()
+        session.guilds, session.moderated = access.guilds, sorted(access.moderated)
+        session.guilds_checked_at = time.time()
         await self.sessions.save(session)
-        return Access(every_guild=False, guilds=guilds)
+        return access
 
     async def verified_guilds(
-        self, access_token: str, user_id: str, *, previous: Mapping[str, str] | None = None
-    ) -> dict[str, str]:
-        """The user's manageable guilds, read from Discord now: owner, Administrator or Manage
-        Server, or holding one of the guild's admin roles. When Discord cannot tell a member's
-        roles, a guild in ``previous`` (a recent check) stays allowed; otherwise it is refused.
-        """
+        self, access_token: str, user_id: str, *, previous: Access | None = None
+    ) -> Access:
+        """The user's servers, read from Discord now: owner, Administrator or Manage Server, or
+        holding one of the guild's admin roles (admin level) or moderator roles (moderator
+        level). When Discord cannot tell a member's roles, a guild in ``previous`` (a recent
+        check) keeps its level; otherwise it is refused."""
         listed = await self.oauth.guild_list(access_token)
         allowed = manageable_guilds(listed)
         others = {
             str(g["id"]): str(g.get("name", g["id"])) for g in listed if str(g["id"]) not in allowed
         }
         if not others:
-            return allowed
+            return Access(False, allowed)
         async with unit_of_work(self.services, read_only=True) as uow:
-            wanted = await admin_roles(uow, others)
+            wanted = await staff_roles(uow, others)
             await uow.commit()
 
-        async def holds_one(guild_id: str, roles: frozenset[str]) -> bool:
+        async def level_in(guild_id: str, admins: frozenset[str], mods: frozenset[str]) -> Level:
             held = await self.directory.member_roles(guild_id, user_id)
             if held is None:
-                return previous is not None and guild_id in previous
-            return not held.isdisjoint(roles)
+                return Level.MEMBER if previous is None else previous.level(guild_id)
+            if not held.isdisjoint(admins):
+                return Level.ADMIN
+            return Level.MODERATOR if not held.isdisjoint(mods) else Level.MEMBER
 
         checks = list(wanted.items())
-        verdicts = await asyncio.gather(*(holds_one(g, roles) for g, roles in checks))
-        allowed.update({g: others[g] for (g, _), ok in zip(checks, verdicts, strict=True) if ok})
-        return allowed
+        levels = await asyncio.gather(*(level_in(g, *roles) for g, roles in checks))
+        moderated = set()
+        for (guild_id, _), level in zip(checks, levels, strict=True):
+            if level >= Level.MODERATOR:
+                allowed[guild_id] = others[guild_id]
+            if level == Level.MODERATOR:
+                moderated.add(guild_id)
+        return Access(False, allowed, frozenset(moderated))

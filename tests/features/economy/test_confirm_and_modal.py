@@ -172,7 +172,8 @@ async def test_context_menu_opens_a_modal_whose_submission_sends(
     assert [(t.amount, t.reason) for t in transfers] == [(15, "thanks")]
 
 
-@pytest.mark.parametrize("amount", ["abc", "0", "-5", "2.5"])
+# Full-width digits are digits to Python's int(), not to the API: refused like them.
+@pytest.mark.parametrize("amount", ["abc", "0", "-5", "2.5", "\uff11\uff12"])
 async def test_modal_refuses_an_amount_that_is_not_a_whole_number(
     world: BotWorld, running: GuildbankBot, amount: str
 ) -> None:
@@ -185,6 +186,19 @@ async def test_modal_refuses_an_amount_that_is_not_a_whole_number(
         True,
     )
     assert await guild_money(world.services, world.gid) == before
+
+
+async def test_a_reason_typed_over_several_lines_is_sent_as_one(
+    world: BotWorld, running: GuildbankBot
+) -> None:
+    """Reasons are one line (the API refuses control characters); the paragraph box is not."""
+    opened, inputs = await _open_modal(world, world.bob.id)
+    submitted = await world.discord.modal_submit(
+        opened, {inputs["Amount"]: "5", inputs["Reason (optional)"]: "for the\nraid\tloot"}
+    )
+    await world.discord.wait_for_response(submitted, timeout=WAIT)
+    transfers = await world.api.transactions(world.gid, type="transfer")
+    assert [(t.amount, t.reason) for t in transfers] == [(5, "for the raid loot")]
 
 
 async def test_modal_big_amount_goes_through_the_confirmation(

@@ -47,10 +47,13 @@ async def test_first_message_of_the_day_pays_once_across_a_burst(
     ]
 
     # A member who already claimed costs nothing at all: no API request of any kind.
-    seen = len(world.recorder.requests)
+    def requests() -> int:  # the outbox worker's own long polls aside
+        return len([r for r in world.recorder.requests if not r.path.startswith("/api/outbox")])
+
+    seen = requests()
     more = [await _say(world, world.alice, "again") for _ in range(20)]
     await handled.wait_for(*more)
-    assert len(world.recorder.requests) == seen
+    assert requests() == seen
     assert running.daily.api_calls == 1
 
     # The next day (the guild's calendar day) the first message pays again, streak 2.
@@ -151,12 +154,11 @@ async def test_role_rewards_are_granted_on_crossing_and_refusals_do_not_crash(
     _, sent = await world.command(world.alice, "give", {"user": world.bob.id, "amount": 60})
     assert embed_of(sent)["title"] == "Sent!"
     await world.discord.wait_for_call("PUT", role_put(world.bob, rich.id), timeout=WAIT)
+    await world.discord.wait_for_call("PUT", role_put(world.bob, locked.id), timeout=WAIT)
     refused = world.discord.calls("PUT", f"/guilds/{world.guild.id}/members/{world.bob.id}")
-    assert [(c.path.rsplit("/", 1)[1], c.status) for c in refused] == [
-        (str(regular.id), 204),
-        (str(locked.id), 403),
-        (str(rich.id), 204),
-    ]
+    assert sorted((c.path.rsplit("/", 1)[1], c.status) for c in refused) == sorted(
+        [(str(regular.id), 204), (str(locked.id), 403), (str(rich.id), 204)]
+    )  # the outbox worker grants a transfer's roles side by side
     assert guild.members[world.bob.id].roles == [regular.id, rich.id]
     assert (await world.balance(world.bob)).total_received == 159
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 
 from guildbank.core.errors import InvalidInput
 from guildbank.features.economy import queries as reports
@@ -14,7 +17,7 @@ from guildbank.features.economy.queries import TransactionSort
 from guildbank.features.economy.schemas import LeaderboardEntryOut, TransactionOut
 from guildbank.features.guilds.service import register_guild
 from guildbank.ledger.errors import TransactionNotFound
-from guildbank.platform.uow import Services, unit_of_work
+from guildbank.platform.uow import Services, UnitOfWork, unit_of_work
 from tests.conftest import OTHER_GUILD_ID, START, FakeClock
 from tests.factories import balance_view, claim, fund, member, send
 
@@ -158,6 +161,31 @@ async def test_rank_of_an_inactive_or_unknown_member_is_none(
     await seed_board(services, guild)
     assert await rank(services, guild, member(5)) is None
     assert await rank(services, guild, member(77)) is None
+
+
+async def plan_of(services: Services, query: Callable[[UnitOfWork], Awaitable[object]]) -> str:
+    """The plan of the last statement ``query`` ran on ``accounts`` (sequential scans off on
+    PostgreSQL, which would rather scan a tiny table: the index must still serve it)."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(*args: Any) -> None:
+        if "FROM accounts" in args[2]:
+            seen.append((args[2], args[3]))
+
+    event.listen(services.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with unit_of_work(services, read_only=True) as uow:
+            await query(uow)
+    finally:
+        event.remove(services.engine.sync_engine, "before_cursor_execute", capture)
+    statement, parameters = seen[-1]
+    postgresql = services.dialect == "postgresql"
+    async with services.engine.connect() as connection:
+        if postgresql:
+            await connection.exec_driver_sql("SET enable_seqscan = off")
+        explain = "EXPLAIN " if postgresql else "EXPLAIN QUERY PLAN "
+        rows = (await connection.exec_driver_sql(explain + statement, parameters)).all()
+    return "\n".join(str(row[-1]) for row in rows)
 
 
 async def test_leaderboards_are_per_guild(services: Services, guild: str) -> None:

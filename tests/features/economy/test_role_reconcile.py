@@ -33,7 +33,7 @@ async def _bot_with_reconcile(world: BotWorld, database_url: str, minutes: float
 
 
 async def _transfer(world: BotWorld, receiver: Any, amount: int, key: str) -> None:
-    """Money moved through the API alone: the bot hears nothing of it (no role granted)."""
+    """Money moved through the API alone: its reward roles reach Discord through the outbox."""
     await world.api.transfer(
         world.gid,
         giver_id=str(world.alice.id),
@@ -73,7 +73,7 @@ async def test_periodic_reconcile_grants_roles_earned_while_the_bot_runs(
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-async def test_a_failed_round_is_logged_and_the_next_one_still_runs(
+async def test_a_refused_grant_fails_its_job_and_a_later_round_grants_the_role(
     world: BotWorld, database_url: str, logs: list[MutableMapping[str, Any]]
 ) -> None:
     rich = world.discord.add_role(world.guild.id, "Rich")
@@ -82,18 +82,20 @@ async def test_a_failed_round_is_logged_and_the_next_one_still_runs(
     await _bot_with_reconcile(world, database_url, MINUTES)
     await world.recorder.wait_for("GET", HOLDERS)
 
-    # Discord refuses the next role grant in a way grant_roles does not expect: that round
-    # fails (logged)...
+    # Discord refuses the transfer's role grant for good (400): its outbox job fails...
     world.discord.fail(
         "PUT", rf"/guilds/\d+/members/\d+/roles/{rich.id}", status=400, code=50035, message="no"
     )
     await _transfer(world, world.bob, 60, "bob-crosses")
     role_puts = rf"/guilds/{world.guild.id}/members/{world.bob.id}/roles/{rich.id}"
-    # ...and a later one grants the role.
+    # ...and a later reconcile round, seeing bob without the role, asks for it again.
     calls = await world.discord.wait_for_calls("PUT", role_puts, 2, timeout=WAIT)
     assert [c.status for c in calls] == [400, 204]
     assert world.discord.guilds[world.guild.id].members[world.bob.id].roles == [rich.id]
-    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["role reconcile failed"]
+    failed = [e for e in logs if e["event"] == "outbox job failed"]
+    assert failed
+    assert failed[0]["permanent"]
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == []
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

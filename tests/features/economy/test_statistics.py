@@ -104,6 +104,25 @@ async def test_search_members_filters_sorts_and_pages(services: Services, guild:
     assert [r.user_id for r in prefix.rows] == [member(12)]
 
 
+async def test_search_members_matches_any_part_of_the_id(services: Services, guild: str) -> None:
+    for n, balance in ((1, 10), (2, 30), (3, 20), (12, 40), (21, 5)):
+        await fund(services, guild, member(n), balance)
+    async with unit_of_work(services, read_only=True) as uow:
+        ending = await stats.search_members(uow, guild_id=guild, id_part="12")
+        middle = await stats.search_members(uow, guild_id=guild, id_part="0000000002")
+        any_two = await stats.search_members(uow, guild_id=guild, id_part="2", sort="oldest")
+        whole = await stats.search_members(uow, guild_id=guild, id_part=member(3))
+        nobody = await stats.search_members(uow, guild_id=guild, id_part="999")
+    assert [r.user_id for r in ending.rows] == [member(12)]
+    assert [r.user_id for r in middle.rows] == [member(2), member(21)]  # richest first
+    assert (any_two.total, [r.user_id for r in any_two.rows]) == (
+        3,
+        [member(2), member(12), member(21)],
+    )
+    assert [r.user_id for r in whole.rows] == [member(3)]
+    assert (nobody.total, nobody.rows) == (0, [])
+
+
 async def test_transaction_count_and_export_follow_the_filters(
     services: Services, guild: str, clock: FakeClock
 ) -> None:
@@ -123,7 +142,7 @@ async def test_transaction_count_and_export_follow_the_filters(
         ]
         first = await stats.export_batch(uow, guild_id=guild, where=everything, limit=3)
         rest = await stats.export_batch(
-            uow, guild_id=guild, where=everything, before_id=first[-1].id, limit=3
+            uow, guild_id=guild, where=everything, after=first[-1], limit=3
         )
         reversal = await stats.reversal_of(uow, guild_id=guild, transaction_id=first[0].id)
     assert counts == [5, 2, 2, 2]
@@ -143,6 +162,9 @@ async def test_unknown_guilds_and_bad_input_are_refused(services: Services, guil
             await stats.daily_activity(uow, guild_id=guild, days=0)
         with pytest.raises(InvalidInput):
             await stats.search_members(uow, guild_id=guild, id_prefix="12a")
+        for odd in ("12a", "١٢", "%", "_"):  # no other script's digits, no LIKE wildcards
+            with pytest.raises(InvalidInput):
+                await stats.search_members(uow, guild_id=guild, id_part=odd)
         with pytest.raises(InvalidInput):
             await stats.count_transactions(
                 uow, guild_id=guild, where=stats.TransactionFilter(user_id="x")

@@ -202,7 +202,7 @@ async def test_integrity_is_ok_after_a_workload_and_reports_tampering(
     assert report["problems"] == []
     assert report["total"] == 0
     assert report["transactions"] == 9
-    assert report["accounts"] == 5  # mint, sink and three members
+    assert report["accounts"] == 6  # mint, sink, shop and three members
 
     async with unit_of_work(services) as uow:
         await uow.session.execute(

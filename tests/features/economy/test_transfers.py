@@ -13,6 +13,7 @@ from guildbank.features.economy import service as economy
 from guildbank.features.economy.errors import CooldownActive
 from guildbank.features.guilds.errors import GuildNotFound
 from guildbank.ledger.errors import InsufficientBalance
+from guildbank.platform.idempotency import IdempotentRequest
 from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import START, FakeClock
 from tests.factories import (
@@ -245,11 +246,13 @@ class CountingPool:
         return await self.pool.fetch(*args)
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["unkeyed", "keyed"])
 async def test_a_transfer_between_known_members_keeps_its_round_trips(
-    services: Services, guild: str, backend: str, monkeypatch: pytest.MonkeyPatch
+    services: Services, guild: str, backend: str, monkeypatch: pytest.MonkeyPatch, keyed: bool
 ) -> None:
-    """The benchmarked path: on PostgreSQL one autocommitted statement on the driver pool and
-    nothing through the ORM; on SQLite the posting's statements in one transaction."""
+    """The benchmarked path, with or without an Idempotency-Key: on PostgreSQL one
+    autocommitted statement on the driver pool and nothing through the ORM (the statement
+    stores the event and the key's record too); on SQLite one transaction."""
     await send(services, guild, GIVER, RECEIVER, 1)  # opens both accounts, fills the caches
     statements: list[str] = []
 
@@ -263,14 +266,29 @@ async def test_a_transfer_between_known_members_keeps_its_round_trips(
             return counting
 
         monkeypatch.setattr(services.driver_pool, "get", get)
+    await services.relay.close()  # the relay's statements are not the transfer's
+    monkeypatch.setattr(services.relay, "nudge", lambda: None)
+    request = IdempotentRequest.of(
+        owner=1, key="k", guild_id=guild, method="POST", path="/transfer", body=b"{}"
+    )
     engine = services.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        await send(services, guild, GIVER, RECEIVER, 1)
+        async with unit_of_work(services) as uow:
+            await economy.transfer(
+                uow,
+                guild_id=guild,
+                giver_id=GIVER,
+                receiver_id=RECEIVER,
+                amount=1,
+                keyed=request if keyed else None,
+            )
+            await uow.commit()
     finally:
         event.remove(engine, "before_cursor_execute", count)
     if backend == "postgres":
         assert (counting.statements, statements) == (1, [])
     else:
-        # BEGIN IMMEDIATE, two balance updates, the transaction row, its entries.
-        assert (counting.statements, len(statements)) == (0, 5), statements
+        # BEGIN IMMEDIATE, (the key's look-up), two balance updates, the transaction row, its
+        # entries, (the key's record), the event.
+        assert (counting.statements, len(statements)) == (0, 8 if keyed else 6), statements

@@ -14,7 +14,8 @@ REFUSED = (
 async def test_an_admin_role_admits_a_member_to_economy_commands(
     world: BotWorld, running: GuildbankBot
 ) -> None:
-    bankers = world.discord.add_role(world.guild.id, "Bankers")
+    bankers = await world.discord.role_create(world.guild.id, "Bankers")
+    await world.recorder.wait_for("PUT", rf"/api/guilds/\d+/roles/{bankers.id}")
     world.carol.roles.append(bankers.id)
     args = {"user": world.bob.id, "amount": 40, "reason": "prize"}
 

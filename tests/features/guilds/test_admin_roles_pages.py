@@ -188,10 +188,10 @@ async def test_the_settings_page_picks_admin_roles_by_name(
     mods = discord.add_role(A, "Moderators", position=1)
     page = (await banker_client.get(f"{G}/settings")).text
     assert (
-        f'<input type="checkbox" name="admin_role" value="{bankers.id}" checked> Economy admins'
+        f'<input type="checkbox" name="admin_role" value="{bankers.id}" checked> @Economy admins'
         in page
     )
-    assert f'<input type="checkbox" name="admin_role" value="{mods.id}"> Moderators' in page
+    assert f'<input type="checkbox" name="admin_role" value="{mods.id}"> @Moderators' in page
     token = await page_csrf(banker_client, f"{G}/settings")
     saved = await banker_client.post(
         f"{G}/settings",
@@ -219,13 +219,13 @@ async def test_admin_roles_without_the_bot_token_are_typed_as_ids(
         )
         assert bad.status_code == 400
         assert 'id="admin_role_ids-error" role="alert">Must be a Discord id' in bad.text
-        ids = "111111111111111111, 222222222222222222"
+        ids = "333333333333333333, 444444444444444444"  # (the guild's own id is @everyone)
         saved = await client.post(
             f"{G}/settings", data={**SETTINGS_FORM, "admin_role_ids": ids, "csrf_token": token}
         )
         assert saved.status_code == 303
         page = (await client.get(f"{G}/settings")).text
-        assert 'value="111111111111111111 222222222222222222"' in page
+        assert 'value="333333333333333333 444444444444444444"' in page
         too_many = " ".join(str(10**17 + n) for n in range(26))
         refused = await client.post(
             f"{G}/settings", data={**SETTINGS_FORM, "admin_role_ids": too_many, "csrf_token": token}

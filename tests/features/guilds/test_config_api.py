@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from guildbank.features.guilds.rules import FEATURE_TOGGLES
 from guildbank.platform.uow import Services
 from tests.factories import bytes_url, db_snapshot, error_of, member
 
@@ -23,6 +24,12 @@ DEFAULTS = {
     "currency_emoji": "💰",
     "timezone": "UTC",
     "admin_role_ids": [],
+    "moderator_role_ids": [],
+    "features": dict.fromkeys(FEATURE_TOGGLES, True),
+    "log_channel_id": None,
+    "shop_channel_id": None,
+    "task_channel_id": None,
+    "version": 2,  # the ``guild`` fixture saved once
 }
 
 
@@ -50,15 +57,18 @@ async def test_partial_update_changes_only_what_was_sent(
         "daily_amount": 25,
         "currency_name": "coins",
         "timezone": "Europe/Berlin",
+        "version": 3,
     }
     assert response.json() == expected
     assert await get_config(api, guild) == expected
 
     response = await api.put(bytes_url(guild, "/config"), json={"max_transfer": 50})
-    assert response.json() == {**expected, "max_transfer": 50}
+    assert response.json() == {**expected, "max_transfer": 50, "version": 4}
+    # Nothing sent, nothing changed: no new version either.
     assert (await api.put(bytes_url(guild, "/config"), json={})).json() == {
         **expected,
         "max_transfer": 50,
+        "version": 4,
     }
 
 

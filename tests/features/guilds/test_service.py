@@ -43,7 +43,7 @@ async def test_a_new_guild_gets_the_spec_defaults(services: Services) -> None:
     assert dict(config.role_rewards) == {}
     assert config == EconomyConfig()
     money = await guild_money(services, GUILD_ID)
-    assert sorted(money.accounts) == ["mint", "sink"]
+    assert sorted(money.accounts) == ["mint", "shop", "sink"]
     assert money.transactions == 0
 
 
@@ -107,7 +107,7 @@ async def test_update_config_persists_every_setting(services: Services, guild: s
     returned = await configure(services, guild, **changes)
     services.caches.clear()
     stored = await read_config(services, guild)
-    assert stored == returned == EconomyConfig(**changes)
+    assert stored == returned == EconomyConfig(**changes, version=3)  # the fixture saved too
 
 
 async def test_changed_settings_apply_to_the_next_operation(services: Services, guild: str) -> None:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import structlog
 
 from guildbank.bot import menus
 from guildbank.features.squads import admin as squad_admin
@@ -22,6 +21,7 @@ from guildbank.platform.uow import Services, unit_of_work
 from tests.bot.world import WAIT, BotWorld
 from tests.factories import balance_view, fund
 from tests.fakes.discord import FakeDiscord, FakeGuild, FakeInteraction, FakeMember
+from tests.outbox.helpers import all_settled, wait_for_jobs
 
 ROLE_PATH = r"/guilds/\d+/members/\d+/roles/\d+"
 
@@ -85,6 +85,13 @@ class World:
     async def squad(self, name: str, role_id: int, **fields: Any) -> SquadOut:
         return await _create_squad(self.base, name, role_id, **fields)
 
+    async def new_role(self, name: str) -> int:
+        """A role created in Discord while the bot runs, once the bot has reported it (a
+        squad's role must be one the guild has)."""
+        role = await self.discord.role_create(self.guild.id, name)
+        await self.base.recorder.wait_for("PUT", rf"/api/guilds/\d+/roles/{role.id}")
+        return role.id
+
     async def join(self, member: FakeMember, squad_id: int) -> None:
         async with unit_of_work(self.services) as uow:
             await squads_service.join_squad(
@@ -133,7 +140,7 @@ async def test_list_marks_your_squad_and_your_price(world: World) -> None:
 
 
 async def test_autocomplete_offers_active_squads_with_the_price(world: World) -> None:
-    await world.squad("Retired", 555555555555555555, is_active=False)
+    await world.squad("Retired", await world.new_role("Retired"), is_active=False)
     await world.join(world.alice, world.red.id)
     typing = await world.discord.autocomplete(
         world.guild.id,
@@ -247,6 +254,7 @@ async def test_an_unanswered_confirmation_times_out_with_its_buttons_disabled(
 
 async def test_leave_removes_the_role(world: World) -> None:
     await world.command(world.alice, "squads join", {"squad": str(world.red.id)})
+    await world.discord.wait_for_call("PUT", ROLE_PATH, timeout=WAIT)  # the outbox worker
     assert int(world.red.role_id) in roles_of(world, world.alice)
     mark = world.discord.mark()
     left = await world.command(world.alice, "squads leave")
@@ -258,36 +266,38 @@ async def test_leave_removes_the_role(world: World) -> None:
     assert world.reply(again)["content"] == "You are not in a squad."
 
 
-async def test_a_refused_role_change_is_explained_and_logged(world: World) -> None:
-    high = world.discord.add_role(world.guild.id, "Above the bot", position=200)
-    lofty = await world.squad("Lofty", high.id)
-    with structlog.testing.capture_logs() as logs:
-        joined = await world.command(world.bob, "squads join", {"squad": "Lofty"})
-    reply = world.reply(joined)
-    assert "couldn't give you the" in reply["content"]
-    assert "Missing Permissions" in reply["content"]
-    assert "Welcome to Lofty" in reply["embeds"][0]["title"]  # the join itself stands
-    assert await world.squad_of(world.bob) == lofty.id
-    refused = [
-        e for e in logs if e["event"] == "squad role out of sync: Discord refused the change"
-    ]
-    assert refused
-    assert (refused[0]["role_id"], refused[0]["action"], refused[0]["status"]) == (
-        str(high.id),
-        "add",
-        403,
+async def test_a_refused_role_change_fails_its_outbox_job_and_the_join_stands(
+    world: World,
+) -> None:
+    world.discord.fail("PUT", ROLE_PATH, status=403, code=50013, message="Missing Permissions")
+    joined = await world.command(world.bob, "squads join", {"squad": "Red"})
+    assert "Welcome to 🔴 Red" in world.reply(joined)["embeds"][0]["title"]
+    assert await world.squad_of(world.bob) == world.red.id
+    [job] = await wait_for_jobs(world.services, all_settled)
+    assert (job.kind, job.status, job.payload["role_id"]) == (
+        "role.add",
+        "failed",
+        world.red.role_id,
     )
+    assert "Missing Permissions" in (job.last_error or "")  # on the dashboard's Sync page
 
 
-async def test_a_role_deleted_in_discord_is_explained_on_leave(world: World) -> None:
+async def test_a_role_deleted_in_discord_needs_nothing_on_leave(world: World) -> None:
     await world.command(world.alice, "squads join", {"squad": "Red"})
+    await world.discord.wait_for_call("PUT", ROLE_PATH, timeout=WAIT)
     world.discord.fail("DELETE", ROLE_PATH, status=404, code=10011, message="Unknown Role")
     left = await world.command(world.alice, "squads leave")
-    content = world.reply(left)["content"]
-    assert content.startswith("You left **Red**.")
-    assert "couldn't take away the" in content
-    assert "Unknown Role" in content
+    assert world.reply(left)["content"].startswith("You left **Red**.")
     assert await world.squad_of(world.alice) is None
+    # The join's job may still have been running: then the leave coalesced into it.
+    jobs = await wait_for_jobs(
+        world.services, lambda jobs: all_settled(jobs) and jobs[-1].kind == "role.remove"
+    )
+    assert (jobs[-1].kind, jobs[-1].status, jobs[-1].result) == (
+        "role.remove",
+        "done",
+        {"skipped": "the role no longer exists"},
+    )
 
 
 async def test_info_members_and_leaderboard(world: World) -> None:
@@ -318,7 +328,7 @@ async def test_info_members_and_leaderboard(world: World) -> None:
 
 
 async def test_api_refusals_reach_the_member_unchanged(world: World) -> None:
-    tiny = await world.squad("Tiny", 444444444444444444, max_members=1)
+    tiny = await world.squad("Tiny", await world.new_role("Tiny"), max_members=1)
     await world.join(world.alice, tiny.id)
     full = await world.command(world.bob, "squads join", {"squad": "Tiny"})
     assert world.reply(full)["content"] == "Tiny is full (1 members)."

@@ -88,7 +88,7 @@ async def test_the_list_shows_squads_counts_and_status(
     assert "Reds" in reds_row
     assert f"<code>{role(1)}</code>" in reds_row  # no bot token: the role id
     assert ">30<" in reds_row
-    assert "2 / 5" in reds_row
+    assert re.search(r"data-squad-count=\"\d+\">2</span> / 5", reds_row)
     assert "badge active" in reds_row
     blues_row = html.split(f'data-squad="{blues.id}"')[1].split("</tr>")[0]
     assert "badge inactive" in blues_row
@@ -124,9 +124,9 @@ async def test_create_shows_what_to_fix_next_to_each_field(
     html = response.text
     assert "nothing was created" in html
     assert _field_error(html, "n-name") == "This cannot be empty."
-    assert _field_error(html, "n-role_id") == "Must be a Discord id (digits only)."
+    assert _field_error(html, "n-role_id") == "Enter a Discord role id (digits only)."
     assert _field_error(html, "n-switch_cost") == "Must be at least 0."
-    assert _field_error(html, "n-max_members") == "Must be at least 1."
+    assert _field_error(html, "n-max_members") == "Must be positive (at least 1)."
     assert 'value="abc"' in html  # what was typed stays
     assert await _all(services) == []
 
@@ -316,9 +316,9 @@ async def test_roles_and_members_are_named_from_discord(
     await join(services, GUILD_ID, str(pat.id), reds.id)
     await join(services, GUILD_ID, member(7), reds.id)  # unknown to Discord: shown by id
     listing = (await manager_client.get(f"{G}/squads")).text
-    assert "<td>Red role</td>" in listing
-    assert f'<option value="{reds_role.id}">Red role</option>' in listing  # the create form
+    assert "<td>@Red role</td>" in listing
+    assert f'<option value="{reds_role.id}">@Red role</option>' in listing  # the create form
     roster = (await manager_client.get(f"{G}/squads/{reds.id}")).text
     assert f'data-user-id="{pat.id}" data-user-name="pat"' in roster
     assert f"<code>{member(7)}</code>" in roster
-    assert f'<option value="{reds_role.id}" selected>Red role</option>' in roster
+    assert f'<option value="{reds_role.id}" selected>@Red role</option>' in roster

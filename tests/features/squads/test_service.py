@@ -435,6 +435,7 @@ async def test_events_are_published_after_commit_only(services: Services, guild:
             await squads_service.join_squad(uow, guild_id=guild, user_id=ALICE, squad_id=red.id)
             assert sub.queue.empty()
             await uow.commit()
+        await services.relay.drain()
         joined = sub.queue.get_nowait()
         assert (joined.name, joined.data["user_id"], joined.data["role_added"]) == (
             "squad.joined",
@@ -444,6 +445,7 @@ async def test_events_are_published_after_commit_only(services: Services, guild:
         with pytest.raises(InsufficientBalance):
             await join(services, guild, ALICE, gold.id)
         await leave(services, guild, ALICE)
+        await services.relay.drain()
         left = sub.queue.get_nowait()
         assert (left.name, left.data["role_removed"]) == ("squad.left", role(1))
         assert sub.queue.empty()

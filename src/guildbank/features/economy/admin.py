@@ -1,4 +1,8 @@
-"""Admin money tools: adjust a balance and reverse a transaction, always recorded in the ledger."""
+"""Admin money tools: adjust a balance and reverse a transaction, always recorded in the ledger.
+
+With a log channel set, each also posts a line there, through the outbox (written in the same
+transaction, so the log never shows an action that did not happen, nor misses one).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,14 @@ from guildbank.features.economy.events import BalanceAdjusted, TransactionRevers
 from guildbank.features.economy.rules import AdjustAction, check_adjustment, required_reason
 from guildbank.features.economy.schemas import AdjustOut, ReversalOut
 from guildbank.features.guilds.queries import get_config
+from guildbank.features.guilds.rules import EconomyConfig
+from guildbank.features.guilds.service import acted_by
 from guildbank.ledger import posting
 from guildbank.ledger.accounts import ensure_account, lock_mint, read_balance
 from guildbank.ledger.legs import Leg
 from guildbank.ledger.reversals import reversible
 from guildbank.ledger.types import TransactionType
+from guildbank.outbox.service import enqueue_message
 from guildbank.platform.uow import UnitOfWork
 
 __all__ = ["adjust_balance", "reverse_transaction"]
@@ -55,6 +62,13 @@ async def adjust_balance(
         payer=posting.Payer(account, config.currency_name, config.starting_balance, verb="remove"),
     )
     balance = posted.entry(account).balance_after
+    await _log_line(
+        uow,
+        config,
+        guild_id,
+        f"🛠️ Balance of <@{user_id}> adjusted by {delta:+,} {config.currency_name} "
+        f"(now {balance:,}){_by(actor_id)}: {reason}",
+    )
     uow.emit(
         BalanceAdjusted(
             guild_id=guild_id,
@@ -93,6 +107,12 @@ async def reverse_transaction(
         reverses_id=transaction_id,
         payer=posting.Payer(original.debtor, config.currency_name, config.starting_balance),
     )
+    await _log_line(
+        uow,
+        config,
+        guild_id,
+        f"↩️ Transaction #{transaction_id} reversed by #{posted.id}{_by(actor_id)}: {reason}",
+    )
     uow.emit(
         TransactionReversed(
             guild_id=guild_id,
@@ -108,3 +128,15 @@ async def reverse_transaction(
         amount=original.amount,
         created_at=posted.created_at,
     )
+
+
+def _by(actor_id: str | None) -> str:
+    return f" by {acted_by(actor_id)}" if actor_id else ""
+
+
+async def _log_line(uow: UnitOfWork, config: EconomyConfig, guild_id: str, text: str) -> None:
+    """A line in the guild's log channel, if it has one (mentions there never ping)."""
+    if config.log_channel_id:
+        await enqueue_message(
+            uow, guild_id=guild_id, channel_id=config.log_channel_id, content=text
+        )

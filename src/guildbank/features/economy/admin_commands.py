@@ -8,7 +8,7 @@ from typing import Any
 import hikari
 import lightbulb
 
-from guildbank.bot.checks import IN_GUILDS, economy_admin
+from guildbank.bot.checks import IN_GUILDS, economy_admin, toggled_by
 from guildbank.bot.state import BotState
 from guildbank.core.limits import MAX_AMOUNT, MAX_REASON_LENGTH
 from guildbank.features.economy.client import EconomyClient
@@ -85,3 +85,4 @@ for _command in (
     economy.register(_command)
 
 loader.command(economy)
+toggled_by("economy", "economy")

@@ -27,13 +27,23 @@ class EconomyClient(ApiTransport):
     """Typed economy methods; a mixin over the transport, combined in ``GuildbankClient``."""
 
     async def set_member_active(
-        self, guild_id: str, user_id: str, active: bool, *, idempotency_key: str | None = None
+        self,
+        guild_id: str,
+        user_id: str,
+        active: bool,
+        *,
+        display_name: str | None = None,
+        idempotency_key: str | None = None,
     ) -> MemberStatusOut:
+        """Record a member leaving or (re)joining, and the name they go by (member search)."""
+        body: dict[str, object] = {"active": active}
+        if display_name is not None:
+            body["display_name"] = display_name
         return await self._model(
             MemberStatusOut,
             "PUT",
             f"/api/guilds/{guild_id}/members/{user_id}/status",
-            json={"active": active},
+            json=body,
             idempotency_key=idempotency_key,
         )
 

@@ -9,10 +9,11 @@ import hikari
 import lightbulb
 from lightbulb.components import Modal, ModalContext
 
-from guildbank.bot.checks import IN_GUILDS
+from guildbank.bot.checks import IN_GUILDS, toggled_by
 from guildbank.bot.errors import explain, log_failure
 from guildbank.bot.state import BotState
-from guildbank.core.limits import MAX_REASON_LENGTH
+from guildbank.core.limits import MAX_AMOUNT, MAX_REASON_LENGTH
+from guildbank.core.text import parse_whole, single_line
 from guildbank.features.economy.client import EconomyClient
 from guildbank.features.economy.render import (
     balance_embed,
@@ -21,7 +22,6 @@ from guildbank.features.economy.render import (
     info_embed,
     leaderboard_embed,
 )
-from guildbank.features.economy.roles import grant_roles
 from guildbank.features.economy.sending import send_bytes
 
 __all__ = ["loader"]
@@ -161,8 +161,7 @@ class Daily(
         )
         state.memo.add(guild, state.today(config), str(ctx.user.id))
         await ctx.respond(embed=daily_embed(daily, config))
-        if daily.roles_earned:
-            await grant_roles(ctx.client.rest, guild, str(ctx.user.id), daily.roles_earned)
+        # Reward roles the claim earned were queued with it: the outbox worker grants them.
 
 
 class SendModal(Modal):
@@ -180,7 +179,7 @@ class SendModal(Modal):
         self.receiver = receiver
         self.receiver_is_member = receiver_is_member
         self.amount = self.add_short_text_input(
-            "Amount", min_length=1, max_length=12, placeholder="e.g. 25"
+            "Amount", min_length=1, max_length=len(f"{MAX_AMOUNT:,}"), placeholder="e.g. 25"
         )
         self.reason = self.add_paragraph_text_input(
             "Reason (optional)", required=False, max_length=MAX_REASON_LENGTH
@@ -188,7 +187,8 @@ class SendModal(Modal):
 
     async def on_submit(self, ctx: ModalContext[None]) -> None:
         raw = (ctx.value_for(self.amount) or "").strip().replace(",", "")
-        if not raw.isdigit() or int(raw) < 1:
+        amount = parse_whole(raw)  # ASCII digits, as the API reads them (core.text)
+        if amount is None or amount < 1:
             await ctx.respond(f"{raw!r} is not a whole number of at least 1.", ephemeral=True)
             return
         try:
@@ -198,8 +198,9 @@ class SendModal(Modal):
                 self.client,
                 receiver=self.receiver,
                 receiver_is_member=self.receiver_is_member,
-                amount=int(raw),
-                reason=(ctx.value_for(self.reason) or "").strip() or None,
+                amount=amount,
+                # One line, as every reason is: the paragraph box lets a member type newlines.
+                reason=single_line(ctx.value_for(self.reason) or "") or None,
             )
         except Exception as error:
             # A modal submission is not a command: lightbulb's error handler never sees it.
@@ -225,3 +226,5 @@ class SendBytesMenu(lightbulb.UserCommand, name="Send bytes", contexts=IN_GUILDS
 
 
 loader.command(bytes_group)
+# Each answers "disabled on this server" while the guild has the economy off.
+toggled_by("economy", "bytes", "give", "daily", "Send bytes")

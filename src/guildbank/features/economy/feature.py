@@ -9,8 +9,6 @@ from guildbank.core.feature import Feature, NavLink
 from guildbank.features.economy import (
     admin_api,
     api,
-    member_api,
-    member_pages,
     pages,
     transaction_pages,
 )
@@ -30,13 +28,12 @@ def _command_loaders() -> tuple[lightbulb.Loader, ...]:
 
 FEATURE = Feature(
     name="economy",
-    api_routers=(api.router, admin_api.router, member_api.router),
+    api_routers=(api.router, admin_api.router),
     lean_routes=(api.TRANSFER_ROUTE,),
-    pages=(*pages.routes, *member_pages.routes, *transaction_pages.routes),
+    pages=(*pages.routes, *transaction_pages.routes),
     templates=Path(__file__).parent / "templates",
     nav=(
         NavLink("overview", "Overview", "", 10),
-        NavLink("members", "Members", "/members", 30),
         NavLink("transactions", "Transactions", "/transactions", 50),
     ),
     command_loaders=_command_loaders,

@@ -15,7 +15,6 @@ import structlog
 from guildbank.bot.state import BotState
 from guildbank.bot.transport import ApiError
 from guildbank.features.economy.client import EconomyClient
-from guildbank.features.economy.roles import grant_roles
 
 __all__ = ["CLAIMED_REACTION", "DailyListener", "MemberListeners"]
 
@@ -71,6 +70,8 @@ class DailyListener:
                 detail=error.detail,
             )
             return
+        if not config.features.get("economy", True):
+            return  # the guild turned the economy off: no dailies
         today = state.today(config)
         if state.memo.has(guild, today, user) or (guild, user) in self._in_flight:
             return
@@ -90,7 +91,7 @@ class DailyListener:
     ) -> None:
         self.api_calls += 1
         try:
-            daily = await self.state.client(EconomyClient).claim_daily(
+            await self.state.client(EconomyClient).claim_daily(
                 guild, user, idempotency_key=f"daily-message:{message}"
             )
         except ApiError as error:
@@ -110,8 +111,7 @@ class DailyListener:
             await self.rest.add_reaction(int(channel), int(message), CLAIMED_REACTION)
         except hikari.HTTPError as error:
             log.info("could not react to the daily message", error=str(error))
-        if daily.roles_earned:
-            await grant_roles(self.rest, guild, user, daily.roles_earned)
+        # Reward roles the claim earned were queued with it (outbox): the worker grants them.
 
 
 class MemberListeners:
@@ -129,14 +129,21 @@ class MemberListeners:
 
     async def on_member_join(self, event: hikari.MemberCreateEvent) -> None:
         if not event.member.is_bot:
-            await self._set_active(event.guild_id, event.user_id, active=True)
+            await self._set_active(
+                event.guild_id, event.user_id, active=True, name=event.member.display_name
+            )
 
     async def _set_active(
-        self, guild_id: hikari.Snowflake, user_id: hikari.Snowflake, *, active: bool
+        self,
+        guild_id: hikari.Snowflake,
+        user_id: hikari.Snowflake,
+        *,
+        active: bool,
+        name: str | None = None,
     ) -> None:
         try:
             await self.state.client(EconomyClient).set_member_active(
-                str(guild_id), str(user_id), active
+                str(guild_id), str(user_id), active, display_name=name
             )
         except ApiError as error:
             log.warning(

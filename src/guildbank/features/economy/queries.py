@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from guildbank.core.errors import InvalidInput
 from guildbank.core.ids import is_snowflake
+from guildbank.features.economy import ranks
+from guildbank.features.economy.ranks import ranked_members
 from guildbank.features.economy.rules import roles_earned
 from guildbank.features.economy.schemas import (
     BalanceOut,
@@ -31,12 +33,12 @@ from guildbank.platform.uow import UnitOfWork
 __all__ = [
     "BalanceView",
     "TransactionSort",
-    "count_members",
     "get_balance",
     "get_transaction",
     "history",
     "leaderboard",
     "list_transactions",
+    "member_standing",
     "rank_of",
     "role_reward_holders",
 ]
@@ -100,21 +102,11 @@ async def get_balance(uow: UnitOfWork, *, guild_id: str, user_id: str) -> Balanc
     )
 
 
-def _ranked_members(guild_id: str) -> list[object]:
-    return [Account.guild_id == guild_id, ~Account.is_system, Account.is_active]
-
-
 async def leaderboard(uow: UnitOfWork, *, guild_id: str, limit: int) -> list[LeaderboardEntryOut]:
-    """Richest active members; ties go to whoever opened their account first."""
+    """Richest active members; ties go to whoever opened their account first (the first
+    ``limit`` entries of the leaderboard index: an index-only scan on PostgreSQL)."""
     await get_config(uow, guild_id)
-    rows = (
-        await uow.session.execute(
-            select(Account.user_id, Account.balance, Account.total_received)
-            .where(*_ranked_members(guild_id))  # type: ignore[arg-type]
-            .order_by(Account.balance.desc(), Account.id.asc())
-            .limit(limit)
-        )
-    ).all()
+    rows = await ranks.first_entries(uow, guild_id, limit)
     return [
         LeaderboardEntryOut(rank=i + 1, user_id=r[0], balance=r[1], total_received=r[2])
         for i, r in enumerate(rows)
@@ -122,38 +114,17 @@ async def leaderboard(uow: UnitOfWork, *, guild_id: str, limit: int) -> list[Lea
 
 
 async def rank_of(uow: UnitOfWork, *, guild_id: str, user_id: str) -> LeaderboardEntryOut | None:
-    """The member's position on the leaderboard (None when absent or inactive)."""
+    """The member's position on the leaderboard (None when absent or inactive); exact near
+    the top and in small guilds, an estimate (``rank_exact`` false) deep in a large one."""
+    return (await member_standing(uow, guild_id=guild_id, user_id=user_id)).entry
+
+
+async def member_standing(uow: UnitOfWork, *, guild_id: str, user_id: str) -> ranks.Standing:
+    """The member's rank and the guild's member count, each saying whether it is exact
+    (``ranks.standing``: milliseconds at any guild size)."""
     await get_config(uow, guild_id)
     _check_user(user_id)
-    me = (
-        await uow.session.execute(
-            select(Account.id, Account.balance, Account.total_received).where(
-                Account.guild_id == guild_id,
-                Account.user_id == user_id,
-                ~Account.is_system,
-                Account.is_active,
-            )
-        )
-    ).one_or_none()
-    if me is None:
-        return None
-    ahead = (
-        await uow.session.execute(
-            select(func.count()).where(
-                *_ranked_members(guild_id),  # type: ignore[arg-type]
-                or_(Account.balance > me[1], and_(Account.balance == me[1], Account.id < me[0])),
-            )
-        )
-    ).scalar_one()
-    return LeaderboardEntryOut(rank=ahead + 1, user_id=user_id, balance=me[1], total_received=me[2])
-
-
-async def count_members(uow: UnitOfWork, *, guild_id: str) -> int:
-    return (
-        await uow.session.execute(
-            select(func.count()).where(*_ranked_members(guild_id))  # type: ignore[arg-type]
-        )
-    ).scalar_one()
+    return await ranks.standing(uow, guild_id=guild_id, user_id=user_id)
 
 
 async def _views(
@@ -273,7 +244,7 @@ async def role_reward_holders(uow: UnitOfWork, *, guild_id: str) -> list[RoleRew
     rows = (
         await uow.session.execute(
             select(Account.user_id, Account.total_received)
-            .where(*_ranked_members(guild_id), Account.total_received >= lowest)  # type: ignore[arg-type]
+            .where(*ranked_members(guild_id), Account.total_received >= lowest)
             .order_by(Account.id)
         )
     ).all()

@@ -90,8 +90,16 @@ def leaderboard_embed(
         description="\n".join(lines) or "Nobody has any yet.",
     )
     if me is not None and me.rank is not None and all(e.user_id != me.user_id for e in entries):
-        embed.set_footer(f"You are #{me.rank} of {me.members} with {me.balance:,}")
+        embed.set_footer(f"You are {_standing(me.rank, me)} with {me.balance:,}")
     return embed
+
+
+def _standing(position: int, me: RankOut) -> str:
+    """``#7 of 7``; deep in a large guild both are estimates: ``about #123,456 of about
+    1,000,000`` (docs/hot-paths.md)."""
+    rank = f"#{position:,}" if me.rank_exact else f"about #{position:,}"
+    members = f"{me.members:,}" if me.members_exact else f"about {me.members:,}"
+    return f"{rank} of {members}"
 
 
 def history_embed(user_id: str, items: Sequence[TransactionOut], config: ConfigOut) -> hikari.Embed:

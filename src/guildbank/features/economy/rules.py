@@ -7,6 +7,7 @@ from typing import Literal
 
 from guildbank.core.errors import InvalidInput
 from guildbank.core.limits import MAX_AMOUNT, MAX_REASON_LENGTH
+from guildbank.core.text import check_text
 from guildbank.features.guilds.rules import EconomyConfig
 
 __all__ = [
@@ -43,11 +44,13 @@ def validate_transfer(
 
 
 def check_reason_length(reason: str) -> None:
-    """Refuse a reason longer than the ledger stores (the schemas' ``Reason`` bound too)."""
+    """Refuse a reason longer than the ledger stores or holding a control character (the
+    schemas' ``Reason`` rules too, for callers that bypass them: the dashboard, the bot)."""
     if len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput(
             f"The reason is limited to {MAX_REASON_LENGTH} characters.", code="reason_too_long"
         )
+    check_text(reason, field="reason")
 
 
 def required_reason(reason: str) -> str:

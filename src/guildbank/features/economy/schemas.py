@@ -7,12 +7,21 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     StringConstraints,
 )
 
 from guildbank.core.limits import MAX_AMOUNT
-from guildbank.core.schemas import Amount, Out, Reason, RequiredReason, Snowflake
+from guildbank.core.schemas import (
+    SINGLE_LINE,
+    WHOLE,
+    Amount,
+    Out,
+    Reason,
+    RequiredReason,
+    Snowflake,
+)
 from guildbank.features.economy.rules import AdjustAction
 
 __all__ = [
@@ -24,8 +33,8 @@ __all__ = [
     "EntryOut",
     "IntegrityOut",
     "LeaderboardEntryOut",
-    "MemberStatusIn",
     "MemberStatusOut",
+    "PeriodStatisticsOut",
     "RankOut",
     "ReversalOut",
     "ReverseIn",
@@ -33,6 +42,7 @@ __all__ = [
     "TransactionOut",
     "TransferIn",
     "TransferOut",
+    "TypeStatisticsOut",
 ]
 
 
@@ -50,8 +60,11 @@ class BalanceOut(Out):
     is_active: bool
 
 
+Username = Annotated[str, StringConstraints(max_length=100), SINGLE_LINE]
+
+
 class DailyIn(BaseModel):
-    username: Annotated[str, StringConstraints(max_length=100)] | None = None
+    username: Username | None = None
 
 
 class DailyOut(Out):
@@ -71,9 +84,9 @@ class DailyOut(Out):
 
 class TransferIn(BaseModel):
     giver_id: Snowflake
-    giver_username: Annotated[str, StringConstraints(max_length=100)] | None = None
+    giver_username: Username | None = None
     receiver_id: Snowflake
-    receiver_username: Annotated[str, StringConstraints(max_length=100)] | None = None
+    receiver_username: Username | None = None
     amount: Amount
     reason: Reason | None = None
 
@@ -116,6 +129,12 @@ class LeaderboardEntryOut(Out):
     user_id: str
     balance: int
     total_received: int
+    # Deep in a large guild a rank is estimated (docs/hot-paths.md, "Leaderboard and rank").
+    rank_exact: bool = Field(
+        default=True,
+        description="False when the rank is an estimate (deep in a large guild); the top "
+        "entries of the leaderboard are always exact.",
+    )
 
 
 class RankOut(Out):
@@ -124,12 +143,32 @@ class RankOut(Out):
     balance: int
     total_received: int
     members: int
+    rank_exact: bool = Field(
+        default=True,
+        description="False when the rank is an estimate: deep in a large guild it is the rank "
+        "of a recent snapshot's nearest boundary plus a live count (docs/hot-paths.md).",
+    )
+    members_exact: bool = Field(
+        default=True,
+        description="False in a large guild, where members is the count as of the last "
+        "snapshot (at most GUILDBANK_RANK_SNAPSHOT_SECONDS old, plus its rebuild).",
+    )
 
 
 class AdjustIn(BaseModel):
+    # The schema says what check_adjustment enforces: only a "set" may be 0.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"action": {"const": "set"}}},
+                {"properties": {"amount": {"minimum": 1}}},
+            ]
+        }
+    )
+
     user_id: Snowflake
     action: AdjustAction
-    amount: Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)]
+    amount: Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True), WHOLE]
     reason: RequiredReason
     actor_id: Snowflake | None = None
 
@@ -165,10 +204,6 @@ class IntegrityOut(Out):
     problems: list[dict[str, Any]]
 
 
-class MemberStatusIn(BaseModel):
-    active: bool
-
-
 class MemberStatusOut(Out):
     guild_id: str
     user_id: str
@@ -180,3 +215,33 @@ class RoleRewardHolderOut(Out):
     user_id: str
     total_received: int
     role_ids: list[str]
+
+
+class TypeStatisticsOut(Out):
+    """One transaction type over a period."""
+
+    type: str
+    transactions: int = Field(description="Transactions of this type (involving the member)")
+    volume: int = Field(description="Their amounts added up")
+    earned: int = Field(description="What reached member accounts (the member's) in them")
+    spent: int = Field(description="What left member accounts (the member's) in them")
+
+
+class PeriodStatisticsOut(Out):
+    """A period's flows for the guild's members (or one member, ``user_id``), ending now."""
+
+    guild_id: str
+    user_id: str | None
+    period: str
+    start: datetime | None = Field(description="Null for `all`: every transaction still held")
+    end: datetime
+    transactions: int
+    volume: int
+    earned: int = Field(description="What reached member accounts (a transfer counts too)")
+    spent: int = Field(description="What left member accounts")
+    by_type: list[TypeStatisticsOut]
+    active_members: int = Field(description="Guild members with a transaction in the period")
+    money_supply_start: int = Field(description="What the guild's members held at `start`")
+    money_supply_end: int = Field(description="What they hold now")
+    balance_start: int | None = Field(description="The member's balance at `start`")
+    balance_end: int | None = Field(description="The member's balance now")

@@ -16,7 +16,6 @@ from guildbank.bot.menus import Confirmation
 from guildbank.bot.state import BotState
 from guildbank.features.economy.client import EconomyClient
 from guildbank.features.economy.render import transfer_embed
-from guildbank.features.economy.roles import grant_roles
 from guildbank.features.guilds.render import money
 from guildbank.features.guilds.schemas import ConfigOut
 
@@ -99,5 +98,4 @@ async def _transfer(
         await answer.respond("", embed=embed, edit=True, components=[])
     else:
         await answer.respond(embed=embed)
-    if result.roles_earned:
-        await grant_roles(origin.client.rest, guild_id, result.receiver_id, result.roles_earned)
+    # Reward roles the receiver earned were queued with the transfer (outbox): no call here.

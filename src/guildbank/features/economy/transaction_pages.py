@@ -4,14 +4,11 @@ dashboard offers is a reversal; the export streams so a large guild never loads 
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from guildbank.core.errors import GuildbankError
@@ -20,28 +17,21 @@ from guildbank.core.limits import MAX_REASON_LENGTH
 from guildbank.features.economy import admin as economy_admin
 from guildbank.features.economy import queries as reports
 from guildbank.features.economy import statistics as stats
+from guildbank.features.economy.integrity_log import log_integrity_problems
+from guildbank.features.economy.transactions_csv import CSV_COLUMNS, csv_response, csv_stream
+from guildbank.features.guilds.permissions import Level
 from guildbank.features.guilds.queries import get_config
 from guildbank.ledger import integrity
 from guildbank.ledger.errors import TransactionNotFound
 from guildbank.ledger.types import TransactionType
-from guildbank.platform.uow import Services, unit_of_work
+from guildbank.platform.uow import unit_of_work
+from guildbank.web.forms import discord_id_problem
 from guildbank.web.guard import Ctx, page
 
 __all__ = ["CSV_COLUMNS", "routes"]
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 500
-CSV_COLUMNS = (
-    "id",
-    "created_at",
-    "type",
-    "amount",
-    "from_user_ids",
-    "to_user_ids",
-    "reason",
-    "actor_id",
-    "reverses_id",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +64,16 @@ def _filters(ctx: Ctx) -> Filters:
     typed = {name: ctx.query(name)[:40] for name in ("user", "type", "start", "end")}
     problems: list[str] = []
     user = typed["user"] or None
-    if user is not None and not is_snowflake(user):
-        problems.append("User must be a Discord user id.")
+    if user is not None and (problem := discord_id_problem(user, "user")) is not None:
+        problems.append(f"User: {problem}")
         user = None
     kind = typed["type"] or None
     start, end = _day(typed["start"], problems, "From"), _day(typed["end"], problems, "To")
+    if start is not None and end is not None and end < start:
+        problems.append(
+            f"To ({end.isoformat()}) is before From ({start.isoformat()}): no day is in "
+            "between. Swap them or change one."
+        )
     where = stats.TransactionFilter(
         user_id=user,
         type=kind,
@@ -120,58 +115,20 @@ async def transactions(ctx: Ctx) -> Response:
     )
 
 
-def _cell(value: object) -> str:
-    """Text a spreadsheet will not run as a formula (reasons are typed by members)."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_lines(rows: Iterable[Iterable[object]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-async def _export(
-    services: Services, guild_id: str, where: stats.TransactionFilter
-) -> AsyncIterator[str]:
-    """The CSV in batches (keyset paging), from one read-only unit of work."""
-    yield _csv_lines([CSV_COLUMNS])
-    async with unit_of_work(services, read_only=True) as uow:
-        before: int | None = None
-        while batch := await stats.export_batch(
-            uow, guild_id=guild_id, where=where, before_id=before, limit=EXPORT_BATCH
-        ):
-            yield _csv_lines(
-                (
-                    r.id,
-                    r.created_at.isoformat(),
-                    r.type,
-                    r.amount,
-                    " ".join(r.debited),
-                    " ".join(r.credited),
-                    _cell(r.reason),
-                    r.actor_id or "",
-                    r.reverses_id or "",
-                )
-                for r in batch
-            )
-            before = batch[-1].id
-        await uow.commit()
-
-
 async def export_csv(ctx: Ctx) -> Response:
     filters = _filters(ctx)
-    filename = f"guildbank-{ctx.guild_id}-transactions.csv"
-    return StreamingResponse(
-        _export(ctx.state.services, ctx.guild_id, filters.where),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
+
+    async def names_of(user_ids: list[str]) -> dict[str, str]:
+        wanted = [u for u in dict.fromkeys(user_ids) if is_snowflake(u)]
+        if not wanted or not ctx.state.directory.enabled:
+            return {}
+        found = await ctx.state.directory.members(ctx.guild_id, wanted)
+        return {user_id: person.name for user_id, person in found.items()}
+
+    lines = csv_stream(
+        ctx.state.services, ctx.guild_id, filters.where, batch=EXPORT_BATCH, names_of=names_of
     )
+    return csv_response(lines, ctx.guild_id)
 
 
 def _transaction_id(ctx: Ctx) -> int:
@@ -221,7 +178,7 @@ async def reverse(ctx: Ctx) -> Response:
                 guild_id=ctx.guild_id,
                 transaction_id=transaction_id,
                 reason=ctx.field("reason"),
-                actor_id=ctx.session.actor_id,
+                actor_id=ctx.actor,
             )
             await uow.commit()
     except GuildbankError as error:
@@ -238,14 +195,33 @@ async def integrity_check(ctx: Ctx) -> Response:
     async with unit_of_work(ctx.state.services, read_only=True) as uow:
         report = await integrity.check_integrity(uow, guild_id=ctx.guild_id)
         await uow.commit()
+    await log_integrity_problems(ctx.state.services, report)
     return await ctx.render("integrity.html", nav="transactions", report=report)
 
 
 G = "/guilds/{guild_id}"
 routes = [
-    Route(f"{G}/transactions", page(transactions), methods=["GET"], name="transactions"),
-    Route(f"{G}/transactions.csv", page(export_csv), methods=["GET"], name="transactions_csv"),
-    Route(f"{G}/transactions/{{transaction_id:int}}", page(transaction), methods=["GET"]),
-    Route(f"{G}/transactions/{{transaction_id:int}}/reverse", page(reverse), methods=["POST"]),
+    Route(
+        f"{G}/transactions",
+        page(transactions, level=Level.MODERATOR),
+        methods=["GET"],
+        name="transactions",
+    ),
+    Route(
+        f"{G}/transactions.csv",
+        page(export_csv, level=Level.MODERATOR),
+        methods=["GET"],
+        name="transactions_csv",
+    ),
+    Route(
+        f"{G}/transactions/{{transaction_id:int}}",
+        page(transaction, level=Level.MODERATOR),
+        methods=["GET"],
+    ),
+    Route(
+        f"{G}/transactions/{{transaction_id:int}}/reverse",
+        page(reverse, feature="economy"),
+        methods=["POST"],
+    ),
     Route(f"{G}/integrity", page(integrity_check), methods=["GET"], name="integrity"),
 ]

@@ -1,4 +1,4 @@
-"""Reading a guild's settings (cached per process) and its admin roles."""
+"""Reading a guild's settings (cached per process) and its admin and moderator roles."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ from guildbank.platform.cache import CacheSlot
 from guildbank.platform.models.guilds import GuildSettings
 from guildbank.platform.uow import Services, UnitOfWork
 
-__all__ = ["CONFIGS", "admin_roles", "config_from_row", "forget_config", "get_config"]
+__all__ = [
+    "CONFIGS",
+    "admin_roles",
+    "config_from_row",
+    "forget_all_configs",
+    "forget_config",
+    "get_config",
+    "staff_roles",
+]
 
 # Each process's cache of guild settings, dropped on ``config.changed`` (runtime/app.py).
 CONFIGS: CacheSlot[str, EconomyConfig] = CacheSlot("guild settings")
@@ -33,6 +41,12 @@ def config_from_row(row: GuildSettings) -> EconomyConfig:
         currency_emoji=row.currency_emoji,
         timezone=row.timezone,
         admin_role_ids=tuple(str(r) for r in row.admin_role_ids or ()),
+        moderator_role_ids=tuple(str(r) for r in row.moderator_role_ids or ()),
+        disabled_features=tuple(str(f) for f in row.disabled_features or ()),
+        log_channel_id=row.log_channel_id,
+        shop_channel_id=row.shop_channel_id,
+        task_channel_id=row.task_channel_id,
+        version=row.version,
     )
 
 
@@ -52,6 +66,11 @@ async def get_config(uow: UnitOfWork, guild_id: str) -> EconomyConfig:
     return config
 
 
+def forget_all_configs(services: Services) -> None:
+    """Drop every cached guild setting of this process (changes may have been missed)."""
+    services.caches[CONFIGS].clear()
+
+
 def forget_config(services: Services, guild_id: str) -> None:
     """Drop this process's cached settings of the guild (another process changed them)."""
     services.caches[CONFIGS].discard(guild_id)
@@ -59,12 +78,30 @@ def forget_config(services: Services, guild_id: str) -> None:
 
 async def admin_roles(uow: UnitOfWork, guild_ids: Iterable[str]) -> dict[str, frozenset[str]]:
     """The admin roles of those registered guilds that have any (one query, no cache)."""
+    return {
+        guild: admins
+        for guild, (admins, _) in (await staff_roles(uow, guild_ids)).items()
+        if admins
+    }
+
+
+async def staff_roles(
+    uow: UnitOfWork, guild_ids: Iterable[str]
+) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """(admin roles, moderator roles) of those registered guilds that have any (one query,
+    no cache: the dashboard's access check must see a change at once)."""
     wanted = [g for g in dict.fromkeys(guild_ids) if is_snowflake(g)]
     if not wanted:
         return {}
     rows = await uow.session.execute(
-        select(GuildSettings.guild_id, GuildSettings.admin_role_ids).where(
-            GuildSettings.guild_id.in_(wanted)
-        )
+        select(
+            GuildSettings.guild_id,
+            GuildSettings.admin_role_ids,
+            GuildSettings.moderator_role_ids,
+        ).where(GuildSettings.guild_id.in_(wanted))
     )
-    return {guild: frozenset(map(str, roles)) for guild, roles in rows.all() if roles}
+    return {
+        guild: (frozenset(map(str, admins or ())), frozenset(map(str, moderators or ())))
+        for guild, admins, moderators in rows.all()
+        if admins or moderators
+    }

@@ -4,6 +4,10 @@ Names (case-insensitively) and roles are unique per guild: a friendly check refu
 duplicates first, and the unique constraints settle a race. A squad with members is deleted
 only with an explicit move (free for the members, capacity permitting) or kick; kicked
 members keep a free first join, since they did not choose to leave.
+
+Members' squad roles follow in Discord through the outbox, written in the same transaction:
+a squad's new role replaces the old one on every member, and a deletion moves members to the
+target's role or takes the role away, whether or not a bot runs at that moment.
 """
 
 from __future__ import annotations
@@ -17,25 +21,44 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from guildbank.core.errors import InvalidInput
+from guildbank.features.guilds.catalog import check_assignable_role
 from guildbank.features.guilds.queries import get_config
+from guildbank.features.guilds.service import acted_by
 from guildbank.features.squads.errors import (
+    BelowMemberCount,
     SquadConflict,
     SquadFull,
     SquadInactive,
     SquadNotEmpty,
     SquadNotFound,
+    StaleSquad,
 )
 from guildbank.features.squads.events import SquadCreated, SquadDeleted, SquadUpdated
 from guildbank.features.squads.queries import count_members, get_squad_or_raise, squad_view
 from guildbank.features.squads.rules import DEFAULT_SWITCH_COST, SquadFields, validate_squad
-from guildbank.features.squads.schemas import SquadDeleteOut, SquadOut
+from guildbank.features.squads.schemas import SquadDeleteOut, SquadOut, squad_version
+from guildbank.outbox.service import enqueue_message, enqueue_role_change
 from guildbank.platform.models.squads import Squad, SquadMembership
 from guildbank.platform.uow import UnitOfWork
 
-__all__ = ["create_squad", "delete_squad", "update_squad"]
+__all__ = ["BelowMemberCount", "StaleSquad", "create_squad", "delete_squad", "update_squad"]
 
 EDITABLE = frozenset(f.name for f in dataclass_fields(SquadFields))
 NULLABLE = frozenset({"emoji", "max_members"})
+
+
+def _who(actor_id: str | None) -> str:
+    """The actor as the log channel names it (a mention there never pings)."""
+    return f" by {acted_by(actor_id)}" if actor_id else ""
+
+
+async def _log(uow: UnitOfWork, guild_id: str, text: str) -> None:
+    """An admin action's line in the guild's log channel (if set), in the same transaction."""
+    config = await get_config(uow, guild_id)
+    if config.log_channel_id:
+        await enqueue_message(
+            uow, guild_id=guild_id, channel_id=config.log_channel_id, content=text
+        )
 
 
 async def _refuse_duplicates(
@@ -95,9 +118,11 @@ async def create_squad(
         SquadFields(role_id, name, description, emoji, switch_cost, max_members, is_active)
     )
     await _refuse_duplicates(uow, guild_id, fields, None)
+    await check_assignable_role(uow, guild_id, fields.role_id)  # a role the bot can give
     row = Squad(guild_id=guild_id, created_at=uow.now, updated_at=uow.now, **_columns(fields))
     uow.session.add(row)
     await _flush_unique(uow, fields)
+    await _log(uow, guild_id, f"🛡️ Squad {row.name} created{_who(actor_id)}.")
     uow.emit(
         SquadCreated(guild_id=guild_id, squad_id=row.id, squad_name=row.name, actor_id=actor_id)
     )
@@ -115,8 +140,12 @@ async def update_squad(
     squad_id: int,
     changes: Mapping[str, Any],
     actor_id: str | None = None,
+    expected_version: str | None = None,
+    strict_capacity: bool = False,
 ) -> SquadOut:
-    """Change some fields. Lowering ``max_members`` below the count keeps current members."""
+    """Change some fields. ``expected_version``: the version the caller edited (refused when
+    the squad changed since). ``strict_capacity`` (the API and the dashboard): a member limit
+    below the current count is refused; without it the members stay, over the limit."""
     await get_config(uow, guild_id)
     unknown = set(changes) - EDITABLE
     if unknown:
@@ -128,13 +157,38 @@ async def update_squad(
         raise InvalidInput(f"These fields cannot be empty: {', '.join(required)}")
     row = await get_squad_or_raise(uow, guild_id=guild_id, squad_id=squad_id, lock=True)
     current = SquadFields(**{name: getattr(row, name) for name in EDITABLE})
+    if expected_version is not None:
+        now = squad_version(**_columns(current))
+        if now != expected_version:
+            raise StaleSquad(squad_id=row.id, expected=expected_version, current=now)
     fields = validate_squad(replace(current, **changes))
+    lowered = fields.max_members is not None and fields.max_members != current.max_members
+    if strict_capacity and lowered and fields.max_members is not None:
+        members = await count_members(uow, row.id)
+        if fields.max_members < members:
+            raise BelowMemberCount(
+                name=fields.name, members=members, max_members=fields.max_members
+            )
     if (fields.name.lower(), fields.role_id) != (current.name.lower(), current.role_id):
         await _refuse_duplicates(uow, guild_id, fields, row.id)
+    if fields.role_id != current.role_id:
+        await check_assignable_role(uow, guild_id, fields.role_id)  # a role the bot can give
     for name, value in _columns(fields).items():
         setattr(row, name, value)
     row.updated_at = uow.now
     await _flush_unique(uow, fields)
+    if row.role_id != current.role_id:
+        await _swap_roles(
+            uow,
+            guild_id,
+            await _member_ids(uow, row.id),
+            add=row.role_id,
+            remove=current.role_id,
+            reason=f"guildbank: squad {row.name} changed its role",
+        )
+    differ = sorted(n for n in EDITABLE if getattr(current, n) != getattr(fields, n))
+    changed = ", ".join(differ) or "nothing"
+    await _log(uow, guild_id, f"🛡️ Squad {row.name} changed ({changed}){_who(actor_id)}.")
     uow.emit(
         SquadUpdated(
             guild_id=guild_id,
@@ -213,6 +267,14 @@ async def delete_squad(
         )
     await uow.session.delete(squad)
     await uow.session.flush()
+    await _swap_roles(
+        uow,
+        guild_id,
+        members,
+        add=target.role_id if target is not None else None,
+        remove=squad.role_id,
+        reason=f"guildbank: squad {squad.name} deleted",
+    )
     result = SquadDeleteOut(
         guild_id=guild_id,
         squad_id=squad_id,
@@ -221,6 +283,8 @@ async def delete_squad(
         moved_to_role_id=target.role_id if target is not None else None,
         members=members,
     )
+    moved = f", {len(members)} member(s) moved to {target.name}" if target and members else ""
+    await _log(uow, guild_id, f"🛡️ Squad {squad.name} deleted{moved}{_who(actor_id)}.")
     uow.emit(
         SquadDeleted(
             guild_id=guild_id,
@@ -233,3 +297,31 @@ async def delete_squad(
         )
     )
     return result
+
+
+async def _member_ids(uow: UnitOfWork, squad_id: int) -> list[str]:
+    return list(
+        (
+            await uow.session.execute(
+                select(SquadMembership.user_id).where(SquadMembership.squad_id == squad_id)
+            )
+        ).scalars()
+    )
+
+
+async def _swap_roles(
+    uow: UnitOfWork,
+    guild_id: str,
+    members: list[str],
+    *,
+    add: str | None,
+    remove: str,
+    reason: str,
+) -> None:
+    """Role jobs for members whose squad role changes (none when it stays the same)."""
+    if add == remove:
+        return
+    for user_id in members:
+        await enqueue_role_change(
+            uow, guild_id=guild_id, user_id=user_id, add=add, remove=remove, reason=reason
+        )

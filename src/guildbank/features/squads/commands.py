@@ -1,10 +1,9 @@
 """``/squads list|join|leave|info|members|leaderboard``: teams tied to Discord roles.
 
-The API decides (prices, capacity, refusals); the bot renders and keeps roles in step: after
-a join it grants the new squad's role and removes the previous one, after a leave it removes
-the role. When Discord refuses a role change the member is told why and the mismatch is
-logged for an admin. Writes carry an idempotency key from the command's interaction id, so
-a retried or redelivered command never pays twice.
+The API decides (prices, capacity, refusals) and queues the role changes in Discord with the
+membership (the outbox: the worker grants the new squad's role and removes the previous one;
+a refusal shows on the dashboard's Sync page for an admin). Writes carry an idempotency key
+from the command's interaction id, so a retried or redelivered command never pays twice.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import lightbulb
 import structlog
 from lightbulb.components import Menu, MenuContext, TextSelectOption
 
-from guildbank.bot.checks import IN_GUILDS
+from guildbank.bot.checks import IN_GUILDS, toggled_by
 from guildbank.bot.errors import explain_on_prompt
 from guildbank.bot.menus import MENU_TIMEOUT_SECONDS, Confirmation
 from guildbank.bot.state import BotState
@@ -31,7 +30,6 @@ from guildbank.features.squads.render import (
     squad_label,
     squads_embed,
 )
-from guildbank.features.squads.roles import sync_roles
 from guildbank.features.squads.schemas import SquadJoinOut, SquadOut
 
 __all__ = ["loader"]
@@ -101,17 +99,9 @@ async def _resolve(
     return squad
 
 
-async def _joined(
-    ctx: lightbulb.Context | MenuContext, state: BotState, result: SquadJoinOut
-) -> tuple[hikari.Embed, str]:
-    notes = await sync_roles(
-        ctx.client.rest,
-        result.guild_id,
-        result.user_id,
-        add=result.role_added,
-        remove=result.role_removed,
-    )
-    return join_summary(result, await state.config(result.guild_id)), "\n".join(notes)
+async def _joined(state: BotState, result: SquadJoinOut) -> hikari.Embed:
+    """The join's summary (its role change is on its way through the outbox)."""
+    return join_summary(result, await state.config(result.guild_id))
 
 
 @squads_group.register
@@ -143,8 +133,7 @@ class Join(lightbulb.SlashCommand, name="join", description="Join a squad (first
         result = await state.client(SquadsClient).join_squad(
             guild, squad.id, user, idempotency_key=f"squad-join:{ctx.interaction.id}"
         )
-        embed, notes = await _joined(ctx, state, result)
-        await ctx.respond(notes or hikari.UNDEFINED, embed=embed)
+        await ctx.respond(embed=await _joined(state, result))
 
 
 class SquadPicker(Menu):
@@ -209,8 +198,7 @@ async def _pick_and_join(ctx: lightbulb.Context, state: BotState, client: lightb
     except ApiError as error:
         await explain_on_prompt(pressed, error, "squads join (confirmed)")
         return
-    embed, notes = await _joined(pressed, state, result)
-    await pressed.respond(notes, embed=embed, edit=True, components=[])
+    await pressed.respond("", embed=await _joined(state, result), edit=True, components=[])
 
 
 @squads_group.register
@@ -221,9 +209,9 @@ class Leave(lightbulb.SlashCommand, name="leave", description="Leave your squad 
         result = await state.client(SquadsClient).leave_squad(
             guild, user, idempotency_key=f"squad-leave:{ctx.interaction.id}"
         )
-        notes = await sync_roles(ctx.client.rest, guild, user, remove=result.role_removed)
-        lines = [f"You left **{result.squad_name}**. Joining a squad again costs its switch cost."]
-        await ctx.respond("\n".join([*lines, *notes]))
+        await ctx.respond(
+            f"You left **{result.squad_name}**. Joining a squad again costs its switch cost."
+        )
 
 
 @squads_group.register
@@ -265,3 +253,5 @@ class Leaderboard(
 
 
 loader.command(squads_group)
+# Each answers "disabled on this server" while the guild has squads off.
+toggled_by("squads", "squads")

@@ -8,12 +8,14 @@ from guildbank.core.errors import ErrorKind, GuildbankError, NotFound
 
 __all__ = [
     "AlreadyInSquad",
+    "BelowMemberCount",
     "NotInSquad",
     "SquadConflict",
     "SquadFull",
     "SquadInactive",
     "SquadNotEmpty",
     "SquadNotFound",
+    "StaleSquad",
 ]
 
 
@@ -85,3 +87,35 @@ class SquadConflict(GuildbankError):
     def __init__(self, message: str, *, code: str, **fields: Any) -> None:
         super().__init__(message, **fields)
         self.code = code  # type: ignore[misc]
+
+
+class StaleSquad(GuildbankError):
+    """The squad changed since the version the caller edited (``If-Match``, the dashboard's
+    form): saving would silently undo someone else's change."""
+
+    code: ClassVar[str] = "stale_version"
+    kind: ClassVar[ErrorKind] = "conflict"
+
+    def __init__(self, *, squad_id: int, expected: str, current: str) -> None:
+        super().__init__(
+            f"Squad {squad_id} changed since you opened it (version {current}, you edited "
+            f"{expected}); reload it and apply your change again.",
+            squad_id=squad_id,
+            expected=expected,
+            current=current,
+        )
+
+
+class BelowMemberCount(GuildbankError):
+    """A member limit below the members the squad already has."""
+
+    code: ClassVar[str] = "max_members_below_count"
+    kind: ClassVar[ErrorKind] = "invalid"
+
+    def __init__(self, *, name: str, members: int, max_members: int) -> None:
+        super().__init__(
+            f"{name} already has {members:,} members: the limit cannot be below {members:,} "
+            f"(you asked for {max_members:,}). Move members out first.",
+            members=members,
+            max_members=max_members,
+        )

@@ -11,12 +11,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from guildbank.core.errors import GuildbankError, InvalidInput
+from guildbank.features.guilds.errors import BadRole, RoleNotAssignable
+from guildbank.features.guilds.permissions import Level
+from guildbank.features.guilds.pickers import picker_for
 from guildbank.features.guilds.queries import get_config
 from guildbank.features.squads import admin as squad_admin
 from guildbank.features.squads import queries as squads
+from guildbank.features.squads.admin import BelowMemberCount, StaleSquad
 from guildbank.features.squads.errors import SquadConflict
 from guildbank.features.squads.forms import SquadForm
 from guildbank.platform.uow import unit_of_work
+from guildbank.web.forms import parse_whole
 from guildbank.web.guard import Ctx, page
 
 __all__ = ["routes"]
@@ -28,7 +33,8 @@ MAX_ID_DIGITS = 18
 def _squad_id(ctx: Ctx) -> int:
     """The squad id in the URL; 0 (no squad has it, so: not found) when it is not an id."""
     raw = str(ctx.request.path_params["squad_id"])
-    return int(raw) if raw.isdigit() and len(raw) <= MAX_ID_DIGITS else 0
+    found = parse_whole(raw, max_digits=MAX_ID_DIGITS)
+    return found if found is not None and found > 0 else 0
 
 
 async def _list_page(ctx: Ctx, form: SquadForm, *, status: int = 200) -> Response:
@@ -38,8 +44,9 @@ async def _list_page(ctx: Ctx, form: SquadForm, *, status: int = 200) -> Respons
     return await ctx.render(
         "squads.html",
         nav="squads",
+        live=True,
         squads=rows,
-        roles=await ctx.state.directory.roles(ctx.guild_id),
+        picker=await picker_for(ctx),
         form=form,
         status=status,
     )
@@ -58,10 +65,10 @@ async def create(ctx: Ctx) -> Response:
     try:
         async with unit_of_work(ctx.state.services) as uow:
             view = await squad_admin.create_squad(
-                uow, guild_id=ctx.guild_id, actor_id=ctx.session.actor_id, **fields
+                uow, guild_id=ctx.guild_id, actor_id=ctx.actor, **fields
             )
             await uow.commit()
-    except (InvalidInput, SquadConflict) as error:
+    except (InvalidInput, SquadConflict, BadRole, RoleNotAssignable) as error:
         form.refused(error)
         return await _list_page(ctx, form, status=409 if error.kind == "conflict" else 400)
     return await ctx.redirect(
@@ -89,6 +96,7 @@ async def _squad_page(
     return await ctx.render(
         "squad.html",
         nav="squads",
+        live=True,
         config=config,
         squad=view,
         form=form or SquadForm.from_view(view),
@@ -96,7 +104,7 @@ async def _squad_page(
         page=paging.number,
         pages=paging.count(view.member_count),
         targets=[s for s in others if s.id != view.id],
-        roles=await ctx.state.directory.roles(ctx.guild_id),
+        picker=await picker_for(ctx),
         status=status,
     )
 
@@ -121,10 +129,21 @@ async def edit(ctx: Ctx) -> Response:
                 guild_id=ctx.guild_id,
                 squad_id=squad_id,
                 changes=fields,
-                actor_id=ctx.session.actor_id,
+                actor_id=ctx.actor,
+                expected_version=form.version or None,
+                strict_capacity=True,
             )
             await uow.commit()
-    except (InvalidInput, SquadConflict) as error:
+    except StaleSquad:
+        async with unit_of_work(ctx.state.services, read_only=True) as uow:
+            form.stale(await squads.get_squad(uow, guild_id=ctx.guild_id, squad_id=squad_id))
+            await uow.commit()
+        form.errors["form"] = (
+            "This squad changed since you opened it; nothing was saved. What differs is "
+            "listed below; your values are kept: save again to apply them."
+        )
+        return await _squad_page(ctx, squad_id, form, status=409)
+    except (InvalidInput, SquadConflict, BadRole, RoleNotAssignable, BelowMemberCount) as error:
         form.refused(error)
         status = 409 if error.kind == "conflict" else 400
         return await _squad_page(ctx, squad_id, form, status=status)
@@ -144,7 +163,7 @@ async def set_active(ctx: Ctx) -> Response:
             guild_id=ctx.guild_id,
             squad_id=squad_id,
             changes={"is_active": active == "1"},
-            actor_id=ctx.session.actor_id,
+            actor_id=ctx.actor,
         )
         await uow.commit()
     message = (
@@ -162,8 +181,9 @@ async def remove(ctx: Ctx) -> Response:
     choice, target = ctx.field("members"), ctx.field("move_to")
     if ctx.field("confirm") != "yes":
         return await ctx.redirect(back, flash=("error", "Tick the box to confirm the deletion."))
+    move_to = parse_whole(target, max_digits=MAX_ID_DIGITS)
     if choice not in {"", "move", "remove"} or (
-        choice == "move" and not (target.isdigit() and len(target) <= MAX_ID_DIGITS)
+        choice == "move" and (move_to is None or move_to < 1)
     ):
         return await ctx.redirect(back, flash=("error", "Choose the squad to move members to."))
     try:
@@ -172,9 +192,9 @@ async def remove(ctx: Ctx) -> Response:
                 uow,
                 guild_id=ctx.guild_id,
                 squad_id=squad_id,
-                move_to=int(target) if choice == "move" else None,
+                move_to=move_to if choice == "move" else None,
                 kick_members=choice == "remove",
-                actor_id=ctx.session.actor_id,
+                actor_id=ctx.actor,
             )
             moved = (
                 None
@@ -195,10 +215,28 @@ async def remove(ctx: Ctx) -> Response:
 
 
 routes = [
-    Route("/guilds/{guild_id}/squads", page(squad_list), methods=["GET"], name="squads"),
-    Route("/guilds/{guild_id}/squads", page(create), methods=["POST"]),
-    Route("/guilds/{guild_id}/squads/{squad_id}", page(squad), methods=["GET"], name="squad"),
-    Route("/guilds/{guild_id}/squads/{squad_id}", page(edit), methods=["POST"]),
-    Route("/guilds/{guild_id}/squads/{squad_id}/active", page(set_active), methods=["POST"]),
-    Route("/guilds/{guild_id}/squads/{squad_id}/delete", page(remove), methods=["POST"]),
+    Route(
+        "/guilds/{guild_id}/squads",
+        page(squad_list, level=Level.MODERATOR, feature="squads"),
+        methods=["GET"],
+        name="squads",
+    ),
+    Route("/guilds/{guild_id}/squads", page(create, feature="squads"), methods=["POST"]),
+    Route(
+        "/guilds/{guild_id}/squads/{squad_id}",
+        page(squad, level=Level.MODERATOR, feature="squads"),
+        methods=["GET"],
+        name="squad",
+    ),
+    Route("/guilds/{guild_id}/squads/{squad_id}", page(edit, feature="squads"), methods=["POST"]),
+    Route(
+        "/guilds/{guild_id}/squads/{squad_id}/active",
+        page(set_active, feature="squads"),
+        methods=["POST"],
+    ),
+    Route(
+        "/guilds/{guild_id}/squads/{squad_id}/delete",
+        page(remove, feature="squads"),
+        methods=["POST"],
+    ),
 ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from guildbank.core.errors import InvalidInput
 from guildbank.core.ids import is_snowflake
 from guildbank.core.limits import MAX_AMOUNT
+from guildbank.core.text import check_text, normalize_newlines
 from guildbank.features.squads.errors import AlreadyInSquad, SquadFull, SquadInactive
 
 __all__ = [
@@ -53,13 +54,16 @@ def validate_squad(fields: SquadFields) -> SquadFields:
         raise InvalidInput(
             f"A squad name needs 1 to {MAX_NAME_LENGTH} characters.", code="invalid_squad_name"
         )
-    description = fields.description.strip()
+    check_text(name, field="name")
+    description = normalize_newlines(fields.description.strip())
+    check_text(description, field="description", multiline=True)
     if len(description) > MAX_DESCRIPTION_LENGTH:
         raise InvalidInput(
             f"A squad description is limited to {MAX_DESCRIPTION_LENGTH} characters.",
             code="invalid_squad_description",
         )
     emoji = (fields.emoji or "").strip() or None
+    check_text(emoji or "", field="emoji")
     if emoji is not None and len(emoji) > MAX_EMOJI_LENGTH:
         raise InvalidInput(
             f"A squad emoji is limited to {MAX_EMOJI_LENGTH} characters.", code="invalid_emoji"

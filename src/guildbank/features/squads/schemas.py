@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,11 +12,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    computed_field,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from guildbank.core.limits import MAX_AMOUNT
-from guildbank.core.schemas import Out, Snowflake
+from guildbank.core.schemas import MULTI_LINE, SINGLE_LINE, WHOLE, Out, Snowflake
 from guildbank.features.squads.rules import (
     DEFAULT_SWITCH_COST,
     MAX_DESCRIPTION_LENGTH,
@@ -39,16 +43,36 @@ __all__ = [
     "SquadUpdate",
     "SquadUserIn",
     "SwitchCost",
+    "squad_version",
 ]
+
+
+def squad_version(
+    *,
+    role_id: str,
+    name: str,
+    description: str,
+    emoji: str | None,
+    switch_cost: int,
+    max_members: int | None,
+    is_active: bool,
+) -> str:
+    """A squad's version for optimistic edits (ETag, ``If-Match``): a digest of what an edit
+    can change, so any saved change gives a new one and an unchanged squad keeps its own
+    (no column to bump, and a change undone meanwhile is no conflict)."""
+    fields = [role_id, name, description, emoji, switch_cost, max_members, is_active]
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:16]
 
 
 SquadName = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, strip_whitespace=True)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, strip_whitespace=True),
+    SINGLE_LINE,
 ]
-SquadDescription = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH)]
-SquadEmoji = Annotated[str, StringConstraints(max_length=MAX_EMOJI_LENGTH)]
-SwitchCost = Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)]
-MaxMembers = Annotated[int, Field(ge=1, le=MAX_SQUAD_MEMBERS, strict=True)]
+SquadDescription = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH), MULTI_LINE]
+SquadEmoji = Annotated[str, StringConstraints(max_length=MAX_EMOJI_LENGTH), SINGLE_LINE]
+SwitchCost = Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True), WHOLE]
+MaxMembers = Annotated[int, Field(ge=1, le=MAX_SQUAD_MEMBERS, strict=True), WHOLE]
 
 
 class SquadOut(Out):
@@ -67,6 +91,21 @@ class SquadOut(Out):
     # Only when listed for a member (``?user_id=``): their squad, and what joining costs them.
     is_member: bool | None = None
     join_cost: int | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def version(self) -> str:
+        """Send it back as ``If-Match`` with a ``PUT``: a squad changed meanwhile is refused
+        (409 ``stale_version``) instead of silently overwritten."""
+        return squad_version(
+            role_id=self.role_id,
+            name=self.name,
+            description=self.description,
+            emoji=self.emoji,
+            switch_cost=self.switch_cost,
+            max_members=self.max_members,
+            is_active=self.is_active,
+        )
 
 
 class SquadCreate(BaseModel):
@@ -87,13 +126,14 @@ class SquadUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    role_id: Snowflake | None = None
-    name: SquadName | None = None
-    description: SquadDescription | None = None
+    # Optional but not nullable: the document leaves null out, the validator below refuses it.
+    role_id: Snowflake | SkipJsonSchema[None] = None
+    name: SquadName | SkipJsonSchema[None] = None
+    description: SquadDescription | SkipJsonSchema[None] = None
     emoji: SquadEmoji | None = None
-    switch_cost: SwitchCost | None = None
+    switch_cost: SwitchCost | SkipJsonSchema[None] = None
     max_members: MaxMembers | None = None
-    is_active: bool | None = None
+    is_active: bool | SkipJsonSchema[None] = None
     actor_id: Snowflake | None = None
 
     @model_validator(mode="after")

@@ -1,4 +1,9 @@
-"""Joining and leaving squads: the membership and its fee change in one transaction."""
+"""Joining and leaving squads: the membership and its fee change in one transaction.
+
+The squad role follows in Discord through the outbox: the role jobs are written in the same
+transaction, so a join made through the API or the dashboard reaches Discord even when no bot
+runs at that moment.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from guildbank.ledger.accounts import ensure_account, read_balance, system_accou
 from guildbank.ledger.legs import transfer_legs
 from guildbank.ledger.members import limit_balance_changes
 from guildbank.ledger.types import TransactionType
+from guildbank.outbox.service import enqueue_role_change
 from guildbank.platform.models.squads import Squad, SquadMembership
 from guildbank.platform.uow import UnitOfWork
 from guildbank.platform.upsert import insert_ignore
@@ -74,7 +80,7 @@ async def join_squad(
         }
         if await insert_ignore(uow.session, SquadMembership, values, ["guild_id", "user_id"]):
             balance = await read_balance(uow, account)
-            return _joined(uow, target, members, user_id, None, None, 0, balance, None)
+            return await _joined(uow, target, members, user_id, None, None, 0, balance, None)
         # A concurrent first join of this member committed first: this one is now a switch.
         current = await _locked_membership(uow, guild_id, user_id)
         if current is None:
@@ -103,12 +109,12 @@ async def join_squad(
     )
     previous = None if current[1] is None else await uow.session.get(Squad, current[1])
     previous_role = previous.role_id if previous is not None else None
-    return _joined(
+    return await _joined(
         uow, target, members, user_id, current[1], previous_role, cost, balance, transaction_id
     )
 
 
-def _joined(
+async def _joined(
     uow: UnitOfWork,
     target: Squad,
     members_before: int,
@@ -129,6 +135,14 @@ def _joined(
         transaction_id=transaction_id,
         role_added=target.role_id,
         role_removed=previous_role if previous_role != target.role_id else None,
+    )
+    await enqueue_role_change(
+        uow,
+        guild_id=target.guild_id,
+        user_id=user_id,
+        add=result.role_added,
+        remove=result.role_removed,
+        reason=f"guildbank: joined squad {target.name}",
     )
     uow.emit(
         SquadJoined(
@@ -160,6 +174,13 @@ async def leave_squad(uow: UnitOfWork, *, guild_id: str, user_id: str) -> SquadL
         .values(squad_id=None, left_at=uow.now)
     )
     squad = await get_squad_or_raise(uow, guild_id=guild_id, squad_id=squad_id)
+    await enqueue_role_change(
+        uow,
+        guild_id=guild_id,
+        user_id=user_id,
+        remove=squad.role_id,
+        reason=f"guildbank: left squad {squad.name}",
+    )
     uow.emit(
         SquadLeft(guild_id=guild_id, user_id=user_id, squad_id=squad_id, role_removed=squad.role_id)
     )

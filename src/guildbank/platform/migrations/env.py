@@ -1,4 +1,11 @@
-"""Alembic environment: async engines for both backends, batch mode on SQLite."""
+"""Alembic environment: async engines for both backends, batch mode on SQLite.
+
+SQLite migrations run with foreign keys off (checked again once they committed): batch mode
+rebuilds a table by dropping the old one, and with foreign keys on that drop cascade-deletes
+the rows that reference it (every ledger entry, when ``ledger_transactions`` is rebuilt).
+The pragma only takes effect outside a transaction, so it is set on the driver connection
+before the migration's transaction begins.
+"""
 
 from __future__ import annotations
 
@@ -28,10 +35,20 @@ def _run(connection: Connection) -> None:
 
 async def _run_async(url: str) -> None:
     engine = create_engine(url, pool_size=1)
+    sqlite = engine.dialect.name == "sqlite"
     try:
         async with engine.connect() as connection:
+            if sqlite:
+                raw = await connection.get_raw_connection()
+                await raw.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
             await connection.run_sync(_run)
             await connection.commit()
+            if sqlite:
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                await connection.rollback()
+                if broken:
+                    msg = f"the migration left rows with dangling foreign keys: {broken[:5]}"
+                    raise RuntimeError(msg)
     finally:
         await engine.dispose()
 

@@ -91,7 +91,63 @@
     node.textContent = number(current + by);
   }
 
+  // Every number on the page that shows a member's balance, and the top list's order.
+  function setBalance(userId, value) {
+    if (userId === undefined || value === undefined || value === null) return;
+    document.querySelectorAll('[data-balance-of="' + userId + '"]').forEach(function (node) {
+      if (node.textContent !== number(value)) {
+        node.textContent = number(value);
+        node.classList.remove("fresh");
+        void node.offsetWidth;  // restart the highlight
+        node.classList.add("fresh");
+      }
+    });
+    var leaders = document.querySelector("ol.leaders");
+    if (leaders && leaders.querySelector('[data-leader="' + userId + '"]')) {
+      var items = Array.prototype.slice.call(leaders.querySelectorAll("li[data-leader]"));
+      function of(li) { return parseInt(li.querySelector(".num").textContent.replace(/\D/g, ""), 10) || 0; }
+      items.sort(function (a, b) { return of(b) - of(a); });
+      items.forEach(function (li, index) {
+        leaders.appendChild(li);
+        var rank = li.querySelector(".rank");
+        if (rank) rank.textContent = String(index + 1);
+      });
+    }
+  }
+
+  function bumpSquad(squadId, by) {
+    if (squadId === undefined || squadId === null) return;
+    document.querySelectorAll('[data-squad-count="' + squadId + '"]').forEach(function (node) {
+      var current = parseInt(node.textContent.replace(/\D/g, ""), 10) || 0;
+      node.textContent = number(Math.max(0, current + by));
+    });
+  }
+
+  // Balances and counts the event tells, wherever the page shows them.
+  function updateNumbers(event) {
+    var d = event.data || {};
+    switch (event.name) {
+      case "transfer":
+        setBalance(d.giver_id, d.giver_balance);
+        setBalance(d.receiver_id, d.receiver_balance);
+        break;
+      case "daily.claimed":
+      case "balance.adjusted":
+        setBalance(d.user_id, d.balance);
+        break;
+      case "squad.joined":
+        setBalance(d.user_id, d.balance);
+        bumpSquad(d.squad_id, 1);
+        bumpSquad(d.previous_squad_id, -1);
+        break;
+      case "squad.left":
+        bumpSquad(d.squad_id, -1);
+        break;
+    }
+  }
+
   function onEvent(event) {
+    updateNumbers(event);
     var feed = document.querySelector("[data-live-feed]");
     if (feed) {
       var empty = feed.querySelector(".empty");
@@ -111,14 +167,59 @@
     var status = document.getElementById("live-status");
     var source = new EventSource("/api/stream?guilds=" + encodeURIComponent(guild));
     function show(state, text) { if (status) { status.setAttribute("data-state", state); status.textContent = text; } }
-    source.addEventListener("ready", function () { show("open", "live"); });
+    source.addEventListener("ready", function () {
+      show("open", "live");
+      // Page scripts may re-read what changed between the page's rendering and now.
+      document.dispatchEvent(new CustomEvent("guildbank:ready"));
+    });
+    // The browser resumes with Last-Event-ID; a "gap" means events older than the server
+    // keeps were missed: the page asks to be reloaded rather than show stale numbers.
+    source.addEventListener("gap", function () {
+      var notice = document.querySelector("[data-live-notice]");
+      if (notice) notice.hidden = false;
+      show("error", "missed updates: reload");
+    });
     source.onmessage = function (message) {
-      try { onEvent(JSON.parse(message.data)); } catch (error) { console.error("bad event", error); }
+      try {
+        var event = JSON.parse(message.data);
+        // Page scripts (sync.js) listen for every event; the feed and tables skip the outbox's.
+        document.dispatchEvent(new CustomEvent("guildbank:event", { detail: event }));
+        if (event.name.indexOf("outbox.") !== 0) onEvent(event);
+      } catch (error) { console.error("bad event", error); }
     };
     source.onerror = function () { show("error", "reconnecting…"); };
   }
 
   if (guild && body.hasAttribute("data-live") && window.EventSource) connect();
+
+  // Phone widths: a tab bar or table wider than the screen says so (a fade, a hint line).
+  function markOverflow() {
+    document.querySelectorAll(".tabs").forEach(function (tabs) {
+      var more = tabs.scrollWidth - tabs.clientWidth - tabs.scrollLeft > 4;
+      tabs.classList.toggle("more-right", more);
+      tabs.classList.toggle("more-left", tabs.scrollLeft > 4);
+    });
+    document.querySelectorAll(".scroll").forEach(function (box) {
+      var over = box.scrollWidth > box.clientWidth + 1;
+      box.classList.toggle("overflowing", over);
+      var hint = box.previousElementSibling;
+      if (!(hint && hint.classList.contains("scroll-hint"))) {
+        if (!over) return;
+        hint = el("p", { "class": "scroll-hint", "aria-hidden": "true" }, ["Scroll sideways for more →"]);
+        box.parentNode.insertBefore(hint, box);
+      }
+      hint.classList.toggle("shown", over);
+    });
+  }
+  markOverflow();
+  window.addEventListener("resize", markOverflow);
+  document.querySelectorAll(".tabs").forEach(function (tabs) {
+    tabs.addEventListener("scroll", markOverflow, { passive: true });
+    var current = tabs.querySelector('[aria-current="page"]');
+    if (current && current.scrollIntoView && tabs.scrollWidth > tabs.clientWidth) {
+      tabs.scrollLeft = Math.max(0, current.offsetLeft - tabs.clientWidth / 3);
+    }
+  });
 
   // "Add a row" buttons of the settings tables: copy the last row, emptied.
   document.querySelectorAll("[data-add-row]").forEach(function (button) {

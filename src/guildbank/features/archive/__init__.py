@@ -1,0 +1,1 @@
+"""Archive: ledger history older than a cut-off moved out of the hot tables, with checkpoints."""

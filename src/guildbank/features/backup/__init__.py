@@ -1,0 +1,1 @@
+"""Export of a whole guild as JSON (and back), and SQLite backup/restore."""

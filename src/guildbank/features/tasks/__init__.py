@@ -1,0 +1,1 @@
+"""Tasks: members claim a task, submit proof, a moderator reviews, the reward is paid once."""

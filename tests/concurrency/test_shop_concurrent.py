@@ -1,0 +1,122 @@
+"""Shop purchases under real concurrency on PostgreSQL, through the HTTP API (whole stack).
+
+Each request runs on its own pooled connection; clients start together behind a gate. The
+item row lock serialises purchases of one item, so the stock and the member's holding read
+after it are current: no overselling and no breach of an item's per-member limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from guildbank.platform.uow import Services
+from tests.concurrency.conftest import assert_integrity, ledger_state, run_clients
+from tests.factories import fund, member
+from tests.features.shop.helpers import held, item_row, purchases
+
+PRICE = 25
+
+
+def url(guild: str, path: str) -> str:
+    return f"/api/guilds/{guild}{path}"
+
+
+async def create(api: httpx.AsyncClient, guild: str, **fields: Any) -> int:
+    response = await api.post(url(guild, "/shop"), json={"price": PRICE, **fields})
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_50_buyers_of_a_stock_of_10(
+    api: httpx.AsyncClient, guild: str, services: Services
+) -> None:
+    buyers = [member(1000 + n) for n in range(50)]
+    for buyer in buyers:
+        await fund(services, guild, buyer, 100)
+    item = await create(api, guild, name="Limited edition", stock=10)
+    before = await ledger_state(services, guild)
+
+    async def attempt(user: str) -> httpx.Response:
+        return await api.post(
+            url(guild, f"/shop/{item}/buy"),
+            json={"user_id": user},
+            headers={"Idempotency-Key": f"buy-{user}"},
+        )
+
+    responses = await run_clients(50, buyers, attempt)
+
+    outcomes = Counter((r.status_code, r.json().get("code")) for r in responses)
+    assert outcomes == {(200, None): 10, (409, "sold_out"): 40}, outcomes
+    assert all(r.json()["detail"] == "Sold out" for r in responses if r.status_code == 409)
+    winners = [u for u, r in zip(buyers, responses, strict=True) if r.status_code == 200]
+    assert await item_row(services, item) == (0, 10)
+    assert await purchases(services) == 10
+    after = await ledger_state(services, guild)
+    assert after.balances["shop"] == before.balances["shop"] + 10 * PRICE
+    for user in buyers:
+        expected = 100 - PRICE if user in winners else 100
+        assert after.balances[user] == expected, user
+        assert await held(services, guild, user, item) == (1 if user in winners else 0)
+    assert sum(after.balances.values()) == 0
+    assert after.tx_counts.get("shop_purchase") == 10
+    await assert_integrity(api, guild)
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_one_member_firing_20_buys_of_a_max_1_item(
+    api: httpx.AsyncClient, guild: str, services: Services
+) -> None:
+    buyer = member(2000)
+    await fund(services, guild, buyer, 10_000)
+    item = await create(api, guild, name="Once only", max_per_member=1)
+    gate = asyncio.Event()
+
+    async def attempt(n: int) -> httpx.Response:
+        await gate.wait()
+        return await api.post(
+            url(guild, f"/shop/{item}/buy"),
+            json={"user_id": buyer},
+            headers={"Idempotency-Key": f"max-one-{n}"},
+        )
+
+    tasks = [asyncio.create_task(attempt(n)) for n in range(20)]
+    gate.set()
+    responses = await asyncio.gather(*tasks)
+
+    outcomes = Counter((r.status_code, r.json().get("code")) for r in responses)
+    assert outcomes == {(200, None): 1, (409, "max_per_member"): 19}, outcomes
+    assert await held(services, guild, buyer, item) == 1
+    assert await item_row(services, item) == (-1, 1)
+    state = await ledger_state(services, guild)
+    assert state.balances[buyer] == 10_000 - PRICE
+    assert sum(state.balances.values()) == 0
+    await assert_integrity(api, guild)
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_twins_of_one_idempotent_purchase_buy_once(
+    api: httpx.AsyncClient, guild: str, services: Services
+) -> None:
+    buyer = member(3000)
+    await fund(services, guild, buyer, 1000)
+    item = await create(api, guild, name="Twin", stock=5)
+
+    async def attempt(_: int) -> httpx.Response:
+        return await api.post(
+            url(guild, f"/shop/{item}/buy"),
+            json={"user_id": buyer, "quantity": 2},
+            headers={"Idempotency-Key": "the-same-key"},
+        )
+
+    responses = await run_clients(10, range(10), attempt)
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.json()["purchase_id"] for r in responses}) == 1
+    assert await item_row(services, item) == (3, 2)
+    assert await held(services, guild, buyer, item) == 2
+    await assert_integrity(api, guild)
