@@ -4,6 +4,10 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 PYTEST_ARGS ?=
+# Let Python cache compiled modules (this machine kind sets PYTHONDONTWRITEBYTECODE): without
+# the cache every test worker and every `guildbank` subprocess a test starts compiles its
+# imports again, ~3 s of CPU each.
+unexport PYTHONDONTWRITEBYTECODE
 # Two pytest-xdist workers: much of the suite waits on servers, browsers and Discord fakes.
 TEST_WORKERS ?= 2
 

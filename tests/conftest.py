@@ -24,7 +24,6 @@ from guildbank.platform.apikeys import create_api_key
 from guildbank.platform.bus import InProcessBus
 from guildbank.platform.engine import create_engine
 from guildbank.platform.migrate import upgrade
-from guildbank.platform.models.base import Base
 from guildbank.platform.uow import Services, unit_of_work
 from guildbank.runtime.app import create_app
 from guildbank.settings import Settings
@@ -122,11 +121,27 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+_EMPTY_TABLES_SQL = """
+SELECT string_agg(format('DELETE FROM %I', c.relname), '; ') FILTER (WHERE c.relkind = 'r')
+    || '; '
+    || string_agg(format('ALTER SEQUENCE %I RESTART', c.relname), '; ')
+        FILTER (WHERE c.relkind = 'S')
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S') AND c.relname <> 'alembic_version'
+"""
+
+
 async def _truncate_postgres(url: str) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    """Empty every table and restart every sequence, keeping the schema.
+
+    DELETE with triggers off (``session_replication_role = replica``: no foreign-key or
+    ledger trigger fires) is ~10x cheaper than TRUNCATE on tables of a test's size: TRUNCATE
+    gives each of ~40 tables and their indexes new files.
+    """
     connection = await asyncpg.connect(url.replace("+asyncpg", ""))
     try:
-        await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        statements = await connection.fetchval(_EMPTY_TABLES_SQL)
+        await connection.execute(f"SET session_replication_role = replica; {statements}")
     finally:
         await connection.close()
 
