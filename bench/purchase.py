@@ -62,6 +62,7 @@ from bench.transfer_layers import RoundTripCounter, service_transfer
 from bench.transfers import bench_services, fund_members
 from guildbank.features.shop import admin as shop_admin
 from guildbank.features.shop import service as shop_service
+from guildbank.ledger.accounts import SHOP_ACCOUNTS
 from guildbank.platform import apikeys
 from guildbank.platform.idempotency import IdempotentRequest
 from guildbank.platform.migrate import upgrade
@@ -293,7 +294,9 @@ async def shop_checks(database: str, services_ok: bool) -> list[str]:
     connection = await asyncpg.connect(pg_dsn(database))
     try:
         shop_balance = await connection.fetchval(
-            "SELECT balance FROM accounts WHERE guild_id = $1 AND user_id = 'shop'", GUILD
+            "SELECT sum(balance) FROM accounts WHERE guild_id = $1 AND user_id = ANY($2::text[])",
+            GUILD,
+            list(SHOP_ACCOUNTS),
         )
         paid, bought = await connection.fetchrow(
             "SELECT coalesce(sum(total), 0), count(*) FROM shop_purchases WHERE guild_id = $1",

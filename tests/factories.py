@@ -16,7 +16,7 @@ from guildbank.features.economy.schemas import DailyOut, TransferOut
 from guildbank.features.guilds.queries import get_config
 from guildbank.features.guilds.rules import EconomyConfig
 from guildbank.features.guilds.service import update_config
-from guildbank.ledger.accounts import ensure_account
+from guildbank.ledger.accounts import SHOP_ACCOUNTS, ensure_account
 from guildbank.platform.models.access import IdempotencyRecord
 from guildbank.platform.models.guilds import GuildSettings
 from guildbank.platform.models.ledger import Account, LedgerEntry, LedgerTransaction
@@ -185,6 +185,10 @@ class GuildMoney:
 
     def balance(self, user_id: str) -> int:
         return self.accounts[user_id][0]
+
+    def shop(self) -> int:
+        """The shop's money: the sum of its shard accounts (``ledger.accounts.SHOP_ACCOUNTS``)."""
+        return sum(self.accounts[name][0] for name in SHOP_ACCOUNTS)
 
 
 async def guild_money(services: Services, guild_id: str) -> GuildMoney:

@@ -13,6 +13,7 @@ from guildbank.features.guilds.errors import GuildNotFound
 from guildbank.features.guilds.queries import get_config
 from guildbank.features.guilds.service import register_guild
 from guildbank.ledger import integrity
+from guildbank.ledger.accounts import SYSTEM_ACCOUNTS
 from guildbank.ledger.errors import InsufficientBalance
 from guildbank.ledger.integrity import IntegrityReport
 from guildbank.platform.models.ledger import Account, LedgerEntry
@@ -73,7 +74,7 @@ async def test_clean_after_a_mixed_workload(
     assert report.problems == []
     assert report.total == 0
     money = await guild_money(services, guild)
-    assert report.accounts == len(money.accounts) == 8  # five members, mint, sink, shop
+    assert report.accounts == len(money.accounts) == 5 + len(SYSTEM_ACCOUNTS)  # members, system
     assert report.transactions == money.transactions
     assert sum(balance for balance, _, _ in money.accounts.values()) == 0
 

@@ -52,6 +52,7 @@ from guildbank.features.guilds.service import register_guild, update_config
 from guildbank.features.squads import admin as squad_admin
 from guildbank.features.squads import service as squads
 from guildbank.features.squads.errors import AlreadyInSquad, NotInSquad
+from guildbank.ledger.accounts import SYSTEM_ACCOUNTS
 from guildbank.ledger.errors import AlreadyReversed, BalanceLimit, InsufficientBalance
 from guildbank.ledger.types import TransactionType
 from guildbank.platform.bus import InProcessBus
@@ -63,7 +64,7 @@ from tests.conftest import GUILD_ID, FakeClock
 from tests.factories import member
 
 T = TypeVar("T")
-SYSTEM = ("mint", "sink", "shop")
+SYSTEM = SYSTEM_ACCOUNTS
 MEMBERS = st.sampled_from([member(n) for n in range(1, 5)])
 AMOUNTS = st.one_of(
     st.integers(1, 300), st.sampled_from([MAX_AMOUNT, MAX_AMOUNT - 1, MAX_AMOUNT // 2])

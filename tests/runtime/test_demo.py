@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from guildbank.features.economy import period_stats
 from guildbank.features.economy import statistics as stats
 from guildbank.features.guilds.catalog import load_catalog
 from guildbank.features.guilds.queries import get_config
@@ -57,7 +58,7 @@ async def test_the_demo_guild_has_a_month_of_shaped_history(
 
     async with unit_of_work(services, read_only=True) as uow:
         activity = await stats.daily_activity(uow, guild_id=G, days=30)
-        supply = await stats.money_supply_series(uow, guild_id=G, days=30)
+        supply = await period_stats.economy_series(uow, guild_id=G, days=30)
         members = await stats.search_members(uow, guild_id=G, limit=100)
         squad_rows = await squads.list_squads(uow, guild_id=G)
         config = await get_config(uow, G)

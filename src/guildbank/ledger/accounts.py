@@ -31,6 +31,8 @@ from guildbank.platform.uow import UnitOfWork
 from guildbank.platform.upsert import insert_ignore
 
 __all__ = [
+    "SHOP_ACCOUNTS",
+    "SHOP_SHARDS",
     "SYSTEM_ACCOUNTS",
     "account_id",
     "account_ids",
@@ -41,12 +43,18 @@ __all__ = [
     "open_system_accounts",
     "read_balance",
     "remember_account",
+    "shop_account",
     "system_account_id",
 ]
 
+# The shop's money is spread over SHOP_SHARDS accounts (migration 0019): each member's
+# purchases, sell-backs and shop actions post to their shard's (``shop_account``), so
+# concurrent buyers take turns on sixteen rows rather than one. The shop holds their sum.
+SHOP_SHARDS = 16
+SHOP_ACCOUNTS = ("shop", *(f"shop:{shard}" for shard in range(1, SHOP_SHARDS)))
 # Every guild's ledger has them: the mint issues money, the sink takes fees out of circulation,
 # the shop receives purchase money and pays sell-backs (migration 0012 added it to old guilds).
-SYSTEM_ACCOUNTS = ("mint", "sink", "shop")
+SYSTEM_ACCOUNTS = ("mint", "sink", *SHOP_ACCOUNTS)
 
 _PG_ACCOUNT_IDS = (
     "SELECT user_id, id FROM accounts WHERE guild_id = $1 AND user_id = ANY($2::varchar[])"
@@ -103,6 +111,12 @@ def remember_account(uow: UnitOfWork, guild_id: str, user_id: str, account: int)
         uow.after_commit(lambda: uow.services.account_ids.put(key, account))
     else:
         uow.services.account_ids.put(key, account)
+
+
+def shop_account(user_id: str) -> str:
+    """The shop account of ``user_id``'s shard. A snowflake's low bits count the ids its
+    worker made, so members spread evenly; anything else (never a member) gets ``shop``."""
+    return SHOP_ACCOUNTS[int(user_id) % SHOP_SHARDS if is_snowflake(user_id) else 0]
 
 
 async def system_account_id(uow: UnitOfWork, guild_id: str, name: str) -> int:

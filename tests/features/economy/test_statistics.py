@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from guildbank.core.errors import InvalidInput
+from guildbank.features.economy import period_stats
 from guildbank.features.economy import statistics as stats
 from guildbank.features.economy.membership import set_member_active
 from guildbank.features.guilds import directory
@@ -36,7 +37,7 @@ async def test_daily_activity_counts_per_utc_day_with_empty_days(
     assert by_day[TODAY - timedelta(days=1)] == (0, 0)
 
 
-async def test_money_supply_series_ends_at_the_current_supply(
+async def test_the_supply_series_ends_at_the_current_supply(
     services: Services, guild: str, clock: FakeClock
 ) -> None:
     await open_account(services, guild, member(1))  # 100
@@ -46,7 +47,7 @@ async def test_money_supply_series_ends_at_the_current_supply(
     clock.advance(days=2)
     await fund(services, guild, member(2), 0)  # -150
     async with unit_of_work(services, read_only=True) as uow:
-        points = await stats.money_supply_series(uow, guild_id=guild, days=5)
+        points = await period_stats.economy_series(uow, guild_id=guild, days=5)
         summary = await stats.guild_summary(uow, guild_id=guild)
     supply = {p.day: p.supply for p in points}
     assert [p.day for p in points] == [TODAY + timedelta(days=i) for i in range(-1, 4)]

@@ -96,7 +96,7 @@ async def test_buying_a_cookie_with_150_leaves_50(services: Services, guild: str
     assert await held(services, guild, ALICE, cookie.id) == 1
     assert await item_row(services, cookie.id) == (-1, 1)
     after = await guild_money(services, guild)
-    assert after.balance("shop") == before.balance("shop") + 100
+    assert after.shop() == before.shop() + 100
     assert after.transactions == before.transactions + 1
     async with unit_of_work(services, read_only=True) as uow:
         inventory = await shop.inventory(uow, guild_id=guild, user_id=ALICE)
@@ -290,7 +290,7 @@ async def test_use_consumes_one_and_runs_its_actions(services: Services, guild: 
     assert used.roles_added == [role(7)]
     assert await held(services, guild, ALICE, token.id) == 2
     after = await guild_money(services, guild)
-    assert after.balance("shop") == before.balance("shop") - 50
+    assert after.shop() == before.shop() - 50
     roles = [j for j in await jobs(services, guild) if j.kind == "role.add"]
     assert [(j.payload["user_id"], j.payload["role_id"]) for j in roles] == [(ALICE, role(7))]
     assert await integrity_ok(services, guild)

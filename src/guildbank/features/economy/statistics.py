@@ -28,13 +28,11 @@ __all__ = [
     "MemberRow",
     "MemberSort",
     "MemberStatus",
-    "SupplyPoint",
     "TransactionFilter",
     "count_transactions",
     "daily_activity",
     "export_batch",
     "guild_summary",
-    "money_supply_series",
     "reversal_of",
     "search_members",
 ]
@@ -59,12 +57,6 @@ class DayPoint:
     day: date
     transactions: int
     volume: int
-
-
-@dataclass(frozen=True, slots=True)
-class SupplyPoint:
-    day: date
-    supply: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,40 +163,6 @@ async def daily_activity(uow: UnitOfWork, *, guild_id: str, days: int = 30) -> l
     return [
         DayPoint(d, *found.get(d, (0, 0))) for d in (first + timedelta(days=i) for i in range(days))
     ]
-
-
-async def money_supply_series(
-    uow: UnitOfWork, *, guild_id: str, days: int = 30
-) -> list[SupplyPoint]:
-    """What members held at the end of each UTC day (today: now) over the last ``days`` days."""
-    await get_config(uow, guild_id)
-    first, since = _window(uow, days)
-    current = (
-        await uow.session.execute(
-            select(func.coalesce(func.sum(Account.balance), 0)).where(*_members(guild_id))
-        )
-    ).scalar_one()
-    day = _utc_day(uow, LedgerTransaction.created_at)
-    flows = {
-        _as_date(d): int(amount)
-        for d, amount in (
-            await uow.session.execute(
-                select(day, func.sum(LedgerEntry.amount))
-                .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-                .join(Account, Account.id == LedgerEntry.account_id)
-                .where(*_members(guild_id), LedgerTransaction.created_at >= since)
-                .group_by(day)
-            )
-        ).all()
-    }
-    points: list[SupplyPoint] = []
-    supply = int(current)
-    for offset in range(days - 1, -1, -1):
-        d = first + timedelta(days=offset)
-        points.append(SupplyPoint(d, supply))
-        supply -= flows.get(d, 0)
-    points.reverse()
-    return points
 
 
 _MEMBER_ORDER: dict[MemberSort, tuple[Any, ...]] = {

@@ -19,7 +19,7 @@ from guildbank.features.shop.errors import CannotAfford
 from guildbank.features.shop.holdings import give, take
 from guildbank.features.shop.schemas import Effects
 from guildbank.ledger import posting
-from guildbank.ledger.accounts import system_account_id
+from guildbank.ledger.accounts import shop_account, system_account_id
 from guildbank.ledger.errors import InsufficientBalance
 from guildbank.ledger.legs import transfer_legs
 from guildbank.ledger.types import TransactionType
@@ -67,7 +67,9 @@ async def run_actions(
         elif kind == "remove_bytes":
             net -= int(action["amount"]) * times
     if net != 0:
-        await _bytes(uow, net, guild_id=guild_id, account=account, config=config, why=why)
+        await _bytes(
+            uow, net, guild_id=guild_id, user_id=user_id, account=account, config=config, why=why
+        )
         effects.bytes_change = net
     return effects
 
@@ -100,9 +102,16 @@ async def _items(
 
 
 async def _bytes(
-    uow: UnitOfWork, net: int, *, guild_id: str, account: int, config: EconomyConfig, why: str
+    uow: UnitOfWork,
+    net: int,
+    *,
+    guild_id: str,
+    user_id: str,
+    account: int,
+    config: EconomyConfig,
+    why: str,
 ) -> None:
-    shop = await system_account_id(uow, guild_id, "shop")
+    shop = await system_account_id(uow, guild_id, shop_account(user_id))
     source, target = (shop, account) if net > 0 else (account, shop)
     try:
         await posting.post(

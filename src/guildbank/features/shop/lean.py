@@ -6,9 +6,10 @@ statement on the driver pool (``UnitOfWork.standalone_pool``), like the transfer
 moves nothing), takes the stock with the guarded ``UPDATE`` of the item's row (the row lock
 that serialises purchases of one item; the guard is re-read on the newest row, so nothing
 oversells), posts the ``shop_purchase`` through ``guildbank_post`` (which locks the buyer and
-the shop account in id order and refuses an overdraft with the schema's check), grows the
-inventory, writes the purchase row, stores the events (``shop.stock_changed`` for a limited
-item, then ``shop.purchase``) and the key's record, whose body is the answer itself.
+the shop account of the buyer's shard in id order and refuses an overdraft with the schema's
+check), grows the inventory, writes the purchase row, stores the events
+(``shop.stock_changed`` for a limited item, then ``shop.purchase``) and the key's record,
+whose body is the answer itself.
 
 It answers None when the purchase must take the transactional path (``service.purchase``),
 which names every refusal: SQLite (no driver pool), a member without an account yet, an item
@@ -29,6 +30,7 @@ from guildbank.core.limits import MAX_AMOUNT
 from guildbank.features.shop.events import Purchased, StockChanged
 from guildbank.features.shop.rules import UNLIMITED
 from guildbank.features.shop.schemas import PurchaseOut
+from guildbank.ledger.accounts import shop_account
 from guildbank.platform import idempotency
 from guildbank.platform.idempotency import IdempotentRequest, Replayed
 from guildbank.platform.uow import UnitOfWork
@@ -40,7 +42,8 @@ _TIME = """to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 # $1 guild, $2 user, $3 item, $4 quantity, $5 now, $6 whether a limited item may take this
 # path (no shop channel: no post follows its stock), $7 MAX_AMOUNT, $8-$13 the key's owner,
-# key, fingerprint, method, path and canonical request (all NULL without a key).
+# key, fingerprint, method, path and canonical request (all NULL without a key), $14 the
+# buyer's shop account (``ledger.accounts.shop_account``).
 # The answer's fields are PurchaseOut's (tests/features/shop/test_lean.py compares them with
 # the transactional path's); datetimes are written as pydantic writes them.
 PURCHASE_STATEMENT = f"""
@@ -55,7 +58,7 @@ WITH prior AS MATERIALIZED (
         WHERE a.guild_id = $1::text AND a.user_id = $2::text AND NOT a.is_system
 ), shop AS MATERIALIZED (
     SELECT a.id FROM accounts a
-        WHERE a.guild_id = $1::text AND a.user_id = 'shop' AND a.is_system
+        WHERE a.guild_id = $1::text AND a.user_id = $14::text AND a.is_system
 ), item AS (
     UPDATE shop_items i
         SET stock = CASE WHEN i.stock = {UNLIMITED} THEN {UNLIMITED} ELSE i.stock - $4::bigint END,
@@ -181,6 +184,7 @@ async def purchase_standalone(
             limited_ok,
             MAX_AMOUNT,
             *_key_columns(keyed),
+            shop_account(user_id),
         )
     except asyncpg.UniqueViolationError as error:
         if keyed is None or error.constraint_name != _RECORD_KEY:

@@ -50,7 +50,12 @@ from guildbank.features.shop.rules import (
 )
 from guildbank.features.shop.schemas import PurchaseOut, SellOut, UseOut
 from guildbank.ledger import posting
-from guildbank.ledger.accounts import ensure_account, read_balance, system_account_id
+from guildbank.ledger.accounts import (
+    ensure_account,
+    read_balance,
+    shop_account,
+    system_account_id,
+)
 from guildbank.ledger.errors import InsufficientBalance
 from guildbank.ledger.legs import transfer_legs
 from guildbank.ledger.members import limit_balance_changes
@@ -278,7 +283,7 @@ async def _pay(
     (None, None) for a free item (nothing is posted)."""
     if total == 0:
         return None, None
-    shop = await system_account_id(uow, item.guild_id, "shop")
+    shop = await system_account_id(uow, item.guild_id, shop_account(user_id))
     try:
         posted = await posting.post(
             uow,
@@ -365,7 +370,7 @@ async def sell_item(
     amount = sell_value(item.price, item.sell_percent, quantity)
     transaction_id = None
     if amount > 0:
-        shop = await system_account_id(uow, guild_id, "shop")
+        shop = await system_account_id(uow, guild_id, shop_account(user_id))
         posted = await posting.post(
             uow,
             guild_id=guild_id,
