@@ -71,14 +71,14 @@ async def test_refusals(
     error_of(await api.post(f"{url}/archive", json={"days_to_keep": 0}), 422)
     error_of(await api.post(f"{url}/archive", json={}), 422)
     error_of(
-        await api.post(f"{url}/archive", json={"days_to_keep": 30, "archive": False}),
+        await api.post(f"{url}/archive", json={"days_to_keep": 31, "archive": False}),
         400,
         "archive_required",
     )
     error_of(await api.get(f"{url}/archives/99"), 404, "archive_not_found")
     error_of(await api.get(f"{url}/archives/99/download"), 404, "archive_not_found")
     unknown = BASE.format("333333333333333333")
-    error_of(await api.post(f"{unknown}/archive", json={"days_to_keep": 30}), 404)
+    error_of(await api.post(f"{unknown}/archive", json={"days_to_keep": 31}), 404)
     # A reversal after the cut-off of a transaction before it: 409, nothing changed.
     before = await ledger(services, guild)
     first = before.transactions[0]["id"]
@@ -88,7 +88,7 @@ async def test_refusals(
     assert reversed_.status_code == 201, reversed_.text
     before = await ledger(services, guild)
     refused = error_of(
-        await api.post(f"{url}/archive", json={"days_to_keep": 30}), 409, "archive_would_split"
+        await api.post(f"{url}/archive", json={"days_to_keep": 31}), 409, "archive_would_split"
     )
     assert f"reverses #{first}" in refused["detail"]
     assert await ledger(services, guild) == before
@@ -107,9 +107,9 @@ async def test_admin_scope_and_the_file_gone(
     url = BASE.format(guild)
     token = await make_api_key(services, scopes=("read", "write"))
     headers = {"Authorization": f"Bearer {token}"}
-    error_of(await api.post(f"{url}/archive", json={"days_to_keep": 30}, headers=headers), 403)
+    error_of(await api.post(f"{url}/archive", json={"days_to_keep": 31}, headers=headers), 403)
     error_of(await api.get(f"{url}/archives", headers=headers), 403)
-    done = (await api.post(f"{url}/archive", json={"days_to_keep": 30})).json()
+    done = (await api.post(f"{url}/archive", json={"days_to_keep": 31})).json()
     error_of(await api.get(f"{BASE.format(OTHER_GUILD_ID)}/archives/{done['archive']['id']}"), 404)
     (archive_dir / done["archive"]["file_name"]).unlink()
     error_of(await api.get(done["archive"]["download_url"]), 404, "archive_file_missing")

@@ -75,7 +75,7 @@ async def test_a_split_is_shown_not_applied(
         )
         await uow.commit()
     before = await ledger(services, guild)
-    refused = await _post(admin, {"days_to_keep": "30", "go": "yes", "confirm": "ARCHIVE"})
+    refused = await _post(admin, {"days_to_keep": "31", "go": "yes", "confirm": "ARCHIVE"})
     assert refused.status_code == 409
     assert "would split history" in refused.text
     assert await ledger(services, guild) == before

@@ -306,13 +306,15 @@ async def test_the_member_page_marks_an_estimated_rank(
 
 
 async def explain(services: Services, statement: Any, **params: Any) -> str:
-    """The plan of one of ranks.py's statements with these parameters (sequential scans off
-    on PostgreSQL, which would rather scan a tiny table: the index must still serve it)."""
+    """The plan of one of ranks.py's statements with these parameters (sequential and bitmap
+    scans off on PostgreSQL, which would rather scan a tiny table and sort it, depending on
+    what earlier tests left in its statistics: the index must still serve it, in order)."""
     sql, names = ranks._pg_sql(statement, services.engine.dialect)
     arguments = tuple(params.get(name, value) for name, value in names)
     async with services.engine.connect() as connection:
         if services.dialect == "postgresql":
             await connection.exec_driver_sql("SET enable_seqscan = off")
+            await connection.exec_driver_sql("SET enable_bitmapscan = off")
             rows = (await connection.exec_driver_sql("EXPLAIN " + sql, arguments)).all()
         else:
             rows = (await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, arguments)).all()
