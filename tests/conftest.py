@@ -29,7 +29,7 @@ from guildbank.runtime.app import create_app
 from guildbank.settings import Settings
 
 # Fixtures of the bot world and the dashboard, used by tests across feature folders.
-pytest_plugins = ("tests.bot.world", "tests.web.fixtures")
+pytest_plugins = ("tests.bot.world", "tests.web.fixtures", "tests.e2e.browser")
 
 PG_HOST = os.environ.get("GUILDBANK_TEST_PG_HOST", "127.0.0.1")
 PG_ADMIN_DSN = f"postgresql://postgres@{PG_HOST}:5432/postgres"
@@ -43,20 +43,22 @@ START = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 
 
 # `make test` runs the suite on two pytest-xdist workers (--dist loadgroup). Tests sharing a
-# machine-wide resource run on one worker, one after another: Redis pub/sub channels and rate
-# limit keys are global (every guildbank process uses the channel "guildbank:events"), and the
-# load tests (up to 50 clients) would otherwise meet another burst on PostgreSQL's 100
-# connections: a new test with real parallel connections belongs in "load".
+# machine-wide resource run on one worker, one after another (one group):
+# * Redis: pub/sub channels and rate limit keys are global (every guildbank process uses the
+#   channel "guildbank:events");
+# * PostgreSQL's 100 connections: the load tests (up to 50 clients), the crash tests (a server
+#   process under load) and the multi-process tests (each process with its own pools) would
+#   otherwise meet on another worker and be refused ("too many clients", answered as 503).
+# A new test with real parallel connections or other processes belongs here.
 SERIAL_GROUPS = {
-    "redis": (
+    "serial": (
         "tests/test_cross_process.py",
         "tests/test_scaled_mode.py",
         "tests/test_redis_outage.py",
+        "tests/test_crash_recovery.py",
         "tests/web/test_redis_web.py",
         "tests/platform/test_ratelimit.py",
         "tests/runtime/test_workers.py",
-    ),
-    "load": (
         "tests/concurrency/",
         "tests/features/announcements/test_scheduler_concurrent.py",
         "tests/features/archive/test_concurrent.py",
@@ -69,7 +71,20 @@ SERIAL_GROUPS = {
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The browser tests' live site (tests/e2e/browser.py) runs on SQLite: its PostgreSQL
+    # variants would repeat the same pages (the pages' queries run on both in tests/web).
+    on_postgres = [
+        item
+        for item in items
+        if isinstance(item, pytest.Function)
+        and "site" in item.fixturenames
+        and item.callspec.params.get("backend") == "postgres"
+    ]
+    if on_postgres:
+        config.hook.pytest_deselected(items=on_postgres)
+        dropped = set(on_postgres)
+        items[:] = [item for item in items if item not in dropped]
     for item in items:
         for group, prefixes in SERIAL_GROUPS.items():
             if item.nodeid.startswith(prefixes):

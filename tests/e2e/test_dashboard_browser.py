@@ -16,7 +16,7 @@ from guildbank.features.squads import queries as squads
 from guildbank.features.squads import service as squads_service
 from guildbank.platform.uow import unit_of_work
 from tests.conftest import GUILD_ID, OTHER_GUILD_ID, FakeClock
-from tests.e2e.conftest import SCREENSHOTS, Site, log_in_locally, populate
+from tests.e2e.browser import SCREENSHOTS, Site, log_in_locally, populate
 from tests.factories import bytes_url, db_snapshot, member, send
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,7 @@ from guildbank.outbox.executor import Executor
 from guildbank.outbox.worker import OutboxWorker
 from guildbank.runtime.client import GuildbankClient
 from tests.conftest import GUILD_ID, make_api_key
-from tests.e2e.conftest import SCREENSHOTS, Site, log_in_locally
+from tests.e2e.browser import SCREENSHOTS, Site, log_in_locally
 
 pytestmark = pytest.mark.browser
 

@@ -13,20 +13,8 @@ from guildbank.features.guilds.queries import get_config
 from guildbank.features.squads import queries as squads
 from guildbank.platform.uow import unit_of_work
 from tests.conftest import GUILD_ID, FakeClock
-from tests.e2e.conftest import (
-    SCREENSHOTS,
-    Site,
-    backend,
-    browser,
-    context,
-    log_in_locally,
-    page,
-    populate,
-    site,
-)
+from tests.e2e.browser import SCREENSHOTS, Site, log_in_locally, populate
 from tests.factories import balance_view, db_snapshot, fund, member
-
-__all__ = ["backend", "browser", "context", "page", "site"]
 
 pytestmark = pytest.mark.browser
 

@@ -10,19 +10,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.conftest import GUILD_ID, FakeClock
-from tests.e2e.conftest import (
-    SCREENSHOTS,
-    Site,
-    backend,
-    browser,
-    context,
-    log_in_locally,
-    page,
-    site,
-)
+from tests.e2e.browser import SCREENSHOTS, Site, log_in_locally
 from tests.features.archive.conftest import build_history, files_in
-
-__all__ = ["backend", "browser", "context", "page", "site"]
 
 pytestmark = pytest.mark.browser
 

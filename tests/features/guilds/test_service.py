@@ -13,6 +13,7 @@ from guildbank.features.guilds.errors import GuildNotFound
 from guildbank.features.guilds.queries import get_config
 from guildbank.features.guilds.rules import EconomyConfig
 from guildbank.features.guilds.service import register_guild, update_config
+from guildbank.ledger.accounts import SYSTEM_ACCOUNTS
 from guildbank.platform.models.guilds import Guild
 from guildbank.platform.models.ledger import Account
 from guildbank.platform.uow import Services, unit_of_work
@@ -43,7 +44,7 @@ async def test_a_new_guild_gets_the_spec_defaults(services: Services) -> None:
     assert dict(config.role_rewards) == {}
     assert config == EconomyConfig()
     money = await guild_money(services, GUILD_ID)
-    assert sorted(money.accounts) == ["mint", "shop", "sink"]
+    assert sorted(money.accounts) == sorted(SYSTEM_ACCOUNTS)
     assert money.transactions == 0
 
 

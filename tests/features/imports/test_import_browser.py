@@ -12,19 +12,8 @@ from playwright.async_api import Page, expect
 
 from guildbank.features.imports.schemas import FILES
 from tests.conftest import GUILD_ID
-from tests.e2e.conftest import (
-    SCREENSHOTS,
-    Site,
-    backend,
-    browser,
-    context,
-    log_in_locally,
-    page,
-    site,
-)
+from tests.e2e.browser import SCREENSHOTS, Site, log_in_locally
 from tests.features.imports.seed_data import write_guild
-
-__all__ = ["backend", "browser", "context", "page", "site"]
 
 pytestmark = pytest.mark.browser
 

@@ -12,19 +12,7 @@ from playwright.async_api import Page, expect
 from guildbank.features.economy.membership import set_member_active
 from guildbank.platform.uow import unit_of_work
 from tests.conftest import GUILD_ID, FakeClock
-from tests.e2e.conftest import (
-    SCREENSHOTS,
-    Site,
-    backend,
-    browser,
-    context,
-    log_in_locally,
-    page,
-    populate,
-    site,
-)
-
-__all__ = ["backend", "browser", "context", "page", "site"]
+from tests.e2e.browser import SCREENSHOTS, Site, log_in_locally, populate
 
 pytestmark = pytest.mark.browser
 

@@ -1,5 +1,6 @@
-"""Browser tests: Debian's Chromium driven by Playwright against a live uvicorn server on
-127.0.0.1, with the fake Discord for OAuth, names and roles (SQLite database).
+"""Browser tests' fixtures (a plugin, ``tests/conftest.py``): Debian's Chromium driven by
+Playwright against a live uvicorn server on 127.0.0.1, with the fake Discord for OAuth, names
+and roles. A test that asks for the ``site`` runs on SQLite only (``tests/conftest.py``).
 
 Chromium comes from ``apt-get install chromium`` (``make browser``); Playwright never downloads
 a browser here. A missing Chromium fails the run rather than skipping it.
@@ -30,10 +31,8 @@ from guildbank.platform.uow import Services
 from tests.conftest import GUILD_ID, START, FakeClock, make_api_key
 from tests.factories import claim, configure, fund, send
 from tests.fakes.discord import FakeDiscord
-from tests.web.fixtures import cheap_argon2, discord, other_guild, running_app
+from tests.web.fixtures import running_app
 from tests.web.helpers import discord_overrides, live_server
-
-__all__ = ["cheap_argon2", "discord", "other_guild"]
 
 CHROMIUM = "/usr/bin/chromium"
 # How long a page action or a web-first assertion may wait: `make test` runs two workers on
@@ -52,11 +51,6 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
 
 
 @dataclass
