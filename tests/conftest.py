@@ -7,8 +7,10 @@ fails the run (CI=true or not), because a suite that silently skips its database
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,7 +45,8 @@ START = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 
 
 # `make test` runs the suite on two pytest-xdist workers (--dist loadgroup). Tests sharing a
-# machine-wide resource run on one worker, one after another (one group):
+# machine-wide resource run on one worker, one after another (one group), and each of them
+# alone on the machine (``machine_share``):
 # * Redis: pub/sub channels and rate limit keys are global (every guildbank process uses the
 #   channel "guildbank:events");
 # * PostgreSQL's 100 connections: the load tests (up to 50 clients), the crash tests (a server
@@ -90,6 +93,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for group, prefixes in SERIAL_GROUPS.items():
             if item.nodeid.startswith(prefixes):
                 item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(autouse=True)
+def machine_share(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Under pytest-xdist, a test of the serial group runs alone on the machine.
+
+    It takes an exclusive lock that every other test holds shared while it runs: the serial
+    group's tests alone can take most of PostgreSQL's 100 connections (the 50-buyer shop test
+    peaks at 80), so a busy test on the other worker would be refused ("too many clients").
+    """
+    workerinput = getattr(request.config, "workerinput", None)
+    if workerinput is None:
+        yield
+        return
+    path = Path(tempfile.gettempdir()) / f"guildbank-tests-{workerinput['testrunuid']}.lock"
+    serial = request.node.get_closest_marker("xdist_group") is not None
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if serial else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class FakeClock:
