@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import os
 import random
 import shutil
@@ -369,21 +370,25 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def ratio(runs: Sequence[RunResult]) -> float:
-    """One round's purchases/s over the mean of its two keyed transfer runs."""
+def reference_of(runs: Sequence[RunResult]) -> float:
+    """The mean of a round's two keyed transfer runs (nan when every transfer failed)."""
     transfers = [r.per_second for r in runs if r.name.startswith("HTTP transfers")]
-    reference = sum(transfers) / len(transfers)
+    mean = sum(transfers) / len(transfers)
+    return mean if mean else float("nan")
+
+
+def ratio(runs: Sequence[RunResult]) -> float:
+    """One round's purchases/s over its reference."""
     purchases = next(r for r in runs if r.name.startswith("HTTP purchases"))
-    return purchases.per_second / reference if reference else float("nan")
+    return purchases.per_second / reference_of(runs)
 
 
 def print_round(number: int, runs: Sequence[RunResult]) -> None:
     transfers = [r for r in runs if r.name.startswith("HTTP transfers")]
-    reference = sum(r.per_second for r in transfers) / len(transfers)
+    reference = reference_of(runs)
     print()
-    if reference == 0:
+    if math.isnan(reference):
         print(f"round {number}: every transfer failed: no reference, no ratios")
-        reference = float("nan")
     print(f"round {number}: reference = mean of its keyed transfer runs = {reference:.0f}/s")
     drift = abs(transfers[0].per_second - transfers[-1].per_second) / reference
     if drift > 0.2:  # (never true for nan)

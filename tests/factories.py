@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -175,6 +176,11 @@ async def balance_view(services: Services, guild_id: str, user_id: str) -> repor
         return await reports.get_balance(uow, guild_id=guild_id, user_id=user_id)
 
 
+def shop_money(balances: Mapping[str, int]) -> int:
+    """The shop's money: the sum of its shard accounts (``ledger.accounts.SHOP_ACCOUNTS``)."""
+    return sum(balances[name] for name in SHOP_ACCOUNTS)
+
+
 @dataclass(frozen=True, slots=True)
 class GuildMoney:
     """One guild's ledger size and every account's money, to prove a refusal changed nothing."""
@@ -187,8 +193,7 @@ class GuildMoney:
         return self.accounts[user_id][0]
 
     def shop(self) -> int:
-        """The shop's money: the sum of its shard accounts (``ledger.accounts.SHOP_ACCOUNTS``)."""
-        return sum(self.accounts[name][0] for name in SHOP_ACCOUNTS)
+        return shop_money({name: money[0] for name, money in self.accounts.items()})
 
 
 async def guild_money(services: Services, guild_id: str) -> GuildMoney:

@@ -14,17 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from guildbank.ledger.accounts import SHOP_ACCOUNTS
 from guildbank.platform.uow import Services
 from tests.concurrency.conftest import assert_integrity, ledger_state, run_clients
-from tests.factories import fund, member
+from tests.factories import fund, member, shop_money
 from tests.features.shop.helpers import held, item_row, purchases
-
-
-def shop(balances: dict[str, int]) -> int:
-    """The shop's money: the sum of its shard accounts."""
-    return sum(balances[name] for name in SHOP_ACCOUNTS)
-
 
 PRICE = 25
 
@@ -65,7 +58,7 @@ async def test_50_buyers_of_a_stock_of_10(
     assert await item_row(services, item) == (0, 10)
     assert await purchases(services) == 10
     after = await ledger_state(services, guild)
-    assert shop(after.balances) == shop(before.balances) + 10 * PRICE
+    assert shop_money(after.balances) == shop_money(before.balances) + 10 * PRICE
     for user in buyers:
         expected = 100 - PRICE if user in winners else 100
         assert after.balances[user] == expected, user
