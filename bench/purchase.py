@@ -1,6 +1,6 @@
 """Shop purchases per second through the API against keyed transfers in the same run.
 
-    uv run python -m bench.purchase            # 16 clients, 15 s per run, 10,000 members, 3 rounds
+    uv run python -m bench.purchase            # 16 clients, 10 s per run, 10,000 members, 5 rounds
     uv run python -m bench.purchase --quick    # CI-sized
     uv run python -m bench.purchase --help
 
@@ -22,10 +22,11 @@ transfers/s measured in the same run. Everything happens on the local PostgreSQL
    wrk with ``--clients`` keep-alive connections: keyed transfers between random members,
    then keyed purchases (a random member buys one of a random item), then keyed transfers
    again. The reference is the mean of both transfer runs (drift shows). ``--rounds`` such
-   rounds (3; 1 with ``--quick``), each with fresh keys; the target is their median ratio, as
-   single rounds on two shared cores ranged 0.74–0.89.
+   rounds (5; 1 with ``--quick``), each with fresh keys and its own server; the target is
+   their median ratio, as single rounds on two shared cores ranged 0.72–0.91.
 4. Checks over everything written: the ledger's integrity check; the shop account holds the
-   sum of every purchase's total; each item's ``sales_count`` equals its purchases.
+   sum of every purchase's total; each item's sales (the sum of its ``shop_item_sales``
+   shards) equal its purchases.
 
 Reported, never asserted (the exit code is 1 when a check fails or a request failed).
 """
@@ -309,7 +310,8 @@ async def shop_checks(database: str, services_ok: bool) -> list[str]:
         if shop_balance != paid:
             problems.append(f"shop account holds {shop_balance}, purchases paid {paid}")
         mismatched = await connection.fetchval(
-            "SELECT count(*) FROM shop_items i WHERE guild_id = $1 AND sales_count <> "
+            "SELECT count(*) FROM shop_items i WHERE guild_id = $1 AND "
+            "(SELECT coalesce(sum(sold), 0) FROM shop_item_sales s WHERE s.item_id = i.id) <> "
             "(SELECT coalesce(sum(quantity), 0) FROM shop_purchases p WHERE p.item_id = i.id)",
             GUILD,
         )
@@ -338,21 +340,21 @@ async def final_checks(database: str) -> list[str]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="a short, small run (CI-sized)")
-    parser.add_argument("--seconds", type=int, help="each HTTP run (15)")
+    parser.add_argument("--seconds", type=int, help="each HTTP run (10)")
     parser.add_argument("--clients", type=int, default=16, help="keep-alive connections (16)")
     parser.add_argument("--members", type=int, help="members of the bench guild (10000)")
     parser.add_argument("--items", type=int, default=20, help="items in the shop (20)")
     parser.add_argument("--limited", type=int, default=5, help="of them with a stock (5)")
     parser.add_argument("--sequential", type=int, help="operations per sequential round (300)")
     parser.add_argument(
-        "--rounds", type=int, help="transfer/purchase/transfer rounds; target: their median (3)"
+        "--rounds", type=int, help="transfer/purchase/transfer rounds; target: their median (5)"
     )
     parser.add_argument("--seed", type=int, default=20261202)
     args = parser.parse_args(argv)
     defaults = (
         {"seconds": 3, "members": 2_000, "sequential": 50, "rounds": 1}
         if args.quick
-        else {"seconds": 15, "members": 10_000, "sequential": 300, "rounds": 3}
+        else {"seconds": 10, "members": 10_000, "sequential": 300, "rounds": 5}
     )
     for name, value in defaults.items():
         if getattr(args, name) is None:

@@ -1,8 +1,10 @@
 """Shop purchases under real concurrency on PostgreSQL, through the HTTP API (whole stack).
 
 Each request runs on its own pooled connection; clients start together behind a gate. The
-item row lock serialises purchases of one item, so the stock and the member's holding read
-after it are current: no overselling and no breach of an item's per-member limit.
+row lock of a limited item serialises its purchases, so the stock and the member's holding
+read after it are current: no overselling and no breach of an item's per-member limit. An
+unlimited item's row is not locked at all: its sales are counted in the buyers' shards, and
+none is lost.
 """
 
 from __future__ import annotations
@@ -65,6 +67,37 @@ async def test_50_buyers_of_a_stock_of_10(
         assert await held(services, guild, user, item) == (1 if user in winners else 0)
     assert sum(after.balances.values()) == 0
     assert after.tx_counts.get("shop_purchase") == 10
+    await assert_integrity(api, guild)
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_50_buyers_of_an_unlimited_item_twice_each(
+    api: httpx.AsyncClient, guild: str, services: Services
+) -> None:
+    buyers = [member(2000 + n) for n in range(50)]
+    for buyer in buyers:
+        await fund(services, guild, buyer, 100)
+    item = await create(api, guild, name="Cookie")
+    before = await ledger_state(services, guild)
+
+    async def attempt(user: str, round_: int) -> httpx.Response:
+        return await api.post(
+            url(guild, f"/shop/{item}/buy"),
+            json={"user_id": user},
+            headers={"Idempotency-Key": f"buy-{user}-{round_}"},
+        )
+
+    twice = [(user, round_) for round_ in (1, 2) for user in buyers]
+    responses = await run_clients(50, twice, lambda pair: attempt(*pair))
+
+    assert Counter(r.status_code for r in responses) == {200: 100}
+    # Each answer counts the other shards as its statement saw them: at most the final 100.
+    assert all(1 <= r.json()["item"]["sales_count"] <= 100 for r in responses)
+    assert await item_row(services, item) == (-1, 100)
+    after = await ledger_state(services, guild)
+    assert shop_money(after.balances) == shop_money(before.balances) + 100 * PRICE
+    assert all(after.balances[user] == 100 - 2 * PRICE for user in buyers)
+    assert after.tx_counts.get("shop_purchase") == 100
     await assert_integrity(api, guild)
 
 

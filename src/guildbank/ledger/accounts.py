@@ -44,6 +44,7 @@ __all__ = [
     "read_balance",
     "remember_account",
     "shop_account",
+    "shop_shard",
     "system_account_id",
 ]
 
@@ -113,10 +114,15 @@ def remember_account(uow: UnitOfWork, guild_id: str, user_id: str, account: int)
         uow.services.account_ids.put(key, account)
 
 
+def shop_shard(user_id: str) -> int:
+    """``user_id``'s shop shard, 0 to SHOP_SHARDS - 1. A snowflake's low bits count the ids
+    its worker made, so members spread evenly; anything else (never a member) gets 0."""
+    return int(user_id) % SHOP_SHARDS if is_snowflake(user_id) else 0
+
+
 def shop_account(user_id: str) -> str:
-    """The shop account of ``user_id``'s shard. A snowflake's low bits count the ids its
-    worker made, so members spread evenly; anything else (never a member) gets ``shop``."""
-    return SHOP_ACCOUNTS[int(user_id) % SHOP_SHARDS if is_snowflake(user_id) else 0]
+    """The shop account of ``user_id``'s shard (``shop_shard``)."""
+    return SHOP_ACCOUNTS[shop_shard(user_id)]
 
 
 async def system_account_id(uow: UnitOfWork, guild_id: str, name: str) -> int:

@@ -28,7 +28,7 @@ async def test_an_admin_key_downloads_the_guild_and_it_loads_back(
     document = orjson.loads(response.content)
     assert (document["format"], document["version"], document["guild_id"]) == (
         "guildbank.guild-export",
-        1,
+        2,
         guild,
     )
     assert document["counts"]["ledger_transactions"] == len(

@@ -16,6 +16,7 @@ from guildbank.features.backup.tables import LEDGER, NOT_EXPORTED, TABLES
 from guildbank.ledger.archive import archive_ledger
 from guildbank.platform.models import Base
 from guildbank.platform.models.ledger import LedgerTransaction
+from guildbank.platform.models.shop import ShopItem
 from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import FakeClock
 from tests.features.backup.support import (
@@ -56,7 +57,7 @@ async def test_an_export_loads_into_an_empty_database_identically(
     raw = await export_bytes(services)
     document = orjson.loads(raw)
     assert document["format"] == "guildbank.guild-export"
-    assert document["version"] == 1
+    assert document["version"] == 2
     source_counts = await table_counts(services)
     # Every feature's tables have rows: the round trip below covers them all.
     assert [name for name, count in source_counts.items() if count == 0] == []
@@ -71,6 +72,38 @@ async def test_an_export_loads_into_an_empty_database_identically(
         assert await table_counts(target) == source_counts
         again = await export_bytes(target)
     assert normalized(again) == normalized(raw)
+
+
+async def _sales_by_name(services: Services) -> dict[str, int]:
+    async with unit_of_work(services, read_only=True) as uow:
+        rows = await uow.session.execute(select(ShopItem.name, ShopItem.sales_count))
+        return {name: int(sold) for name, sold in rows}
+
+
+async def test_a_version_1_export_loads_with_its_items_sales(
+    backend: str,
+    services: Services,
+    api: httpx.AsyncClient,
+    clock: FakeClock,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Before migration 0020 an export kept an item's sales in ``shop_items.sales_count``."""
+    await fill_guild(services, api, clock)
+    document = orjson.loads(await export_bytes(services))
+    sales: dict[int, int] = {}
+    for row in document["tables"].pop("shop_item_sales"):
+        sales[row["item_id"]] = sales.get(row["item_id"], 0) + row["sold"]
+    del document["counts"]["shop_item_sales"]
+    for item in document["tables"]["shop_items"]:
+        item["sales_count"] = sales.get(item["id"], 0)
+    document["version"] = 1
+    expected = await _sales_by_name(services)
+    assert any(expected.values())
+    async with other_database(backend, tmp_path, request) as target:
+        await load_bytes(target, orjson.dumps(document))
+        assert await _sales_by_name(target) == expected
+        assert await integrity_problems(target) == []
 
 
 async def _archive_oldest(services: Services, directory: Path) -> int:

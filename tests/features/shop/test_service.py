@@ -36,8 +36,10 @@ from guildbank.features.shop.errors import (
     SoldOut,
 )
 from guildbank.features.shop.schemas import RefundOut, SellOut, UseOut
+from guildbank.ledger.accounts import shop_shard
 from guildbank.platform.models.events import EventLogEntry
 from guildbank.platform.models.ledger import LedgerTransaction
+from guildbank.platform.models.shop import ShopItemSales
 from guildbank.platform.uow import Services, unit_of_work
 from tests.conftest import OTHER_GUILD_ID, FakeClock
 from tests.factories import balance_view, configure, fund, guild_money, member
@@ -361,6 +363,29 @@ async def test_refund_round_trip(services: Services, guild: str) -> None:
     assert await integrity_ok(services, guild)
     removes = [j for j in await jobs(services, guild) if j.kind == "role.remove"]
     assert [j.payload["role_id"] for j in removes] == [role(3)]
+
+
+async def test_sales_are_counted_in_the_buyers_shards_not_on_the_item(
+    services: Services, guild: str, clock: FakeClock
+) -> None:
+    """An unlimited item's row is not written by a purchase (buyers of one item do not
+    queue on it); its sales are the sum of the buyers' shards, less refunds."""
+    item = await make_item(services, guild, "Cookie", price=5)
+    buyers = [member(n) for n in range(1, 7)]
+    for buyer in buyers:
+        await fund(services, guild, buyer, 100)
+    clock.advance(minutes=5)
+    bought = [await buy(services, guild, b, item.id, quantity=2) for b in buyers]
+    assert [b.item.sales_count for b in bought] == [2, 4, 6, 8, 10, 12]
+    assert await item_row(services, item.id) == (-1, 12)
+    async with unit_of_work(services, read_only=True) as uow:
+        rows = await uow.session.execute(select(ShopItemSales.shard, ShopItemSales.sold))
+        shards = dict(rows.all())
+    assert shards == {shop_shard(b): 2 for b in buyers}
+    assert bought[-1].item.updated_at == item.updated_at
+    await refund(services, guild, bought[2].purchase_id)
+    assert await item_row(services, item.id) == (-1, 10)
+    assert await integrity_ok(services, guild)
 
 
 async def test_refund_is_refused_when_the_items_are_gone(services: Services, guild: str) -> None:

@@ -2,8 +2,8 @@
 
 The document (``docs/backup.md`` shows it)::
 
-    {"format": "guildbank.guild-export", "version": 1, "guild_id": "…", "exported_at": "…",
-     "schema_revision": "0018", "guildbank_version": "…",
+    {"format": "guildbank.guild-export", "version": 2, "guild_id": "…", "exported_at": "…",
+     "schema_revision": "0020", "guildbank_version": "…",
      "tables": {"guilds": [{…}], "accounts": [{…, "opening_balance": 0}], …,
                 "ledger_transactions": [{…, "entries": [{…}]}], …},
      "counts": {"guilds": 1, "accounts": 42, …}}

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, String, Table, insert, text
@@ -65,10 +65,13 @@ def parse_export(raw: bytes) -> dict[str, Any]:
         raise ExportFileInvalid(f"not JSON ({error})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ExportFileInvalid(f'not a guildbank guild export (no "format": "{FORMAT}")')
+    document = cast("dict[str, Any]", document)
     version = document.get("version")
-    if version != VERSION:
+    if version == 1:
+        document = _from_version_1(document)
+    elif version != VERSION:
         raise ExportFileInvalid(
-            f"export format version {version!r}; this guildbank loads version {VERSION}",
+            f"export format version {version!r}; this guildbank loads versions 1 to {VERSION}",
             where="version",
         )
     guild_id = document.get("guild_id")
@@ -94,6 +97,24 @@ def parse_export(raw: bytes) -> dict[str, Any]:
                 where=f"tables.{spec.name}",
             )
     return document
+
+
+def _from_version_1(document: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 export as version 2: each item's ``sales_count`` becomes its sales in
+    shard 0 of ``shop_item_sales`` (what migration 0020 does to a database)."""
+    tables, counts = document.get("tables"), document.get("counts")
+    if not isinstance(tables, dict) or not isinstance(counts, dict):
+        return document  # refused by the checks that follow
+    sales = []
+    items = tables.get("shop_items")
+    for row in items if isinstance(items, list) else ():
+        if isinstance(row, dict) and "sales_count" in row:
+            sold = row.pop("sales_count")
+            if sold != 0:
+                sales.append({"item_id": row.get("id"), "shard": 0, "sold": sold})
+    tables.setdefault("shop_item_sales", sales)
+    counts.setdefault("shop_item_sales", len(sales))
+    return {**document, "version": VERSION}
 
 
 def _table(name: str) -> Table:

@@ -27,7 +27,9 @@ __all__ = [
 ]
 
 FORMAT = "guildbank.guild-export"
-VERSION = 1
+# Version 2 (migration 0020): an item's sales in ``shop_item_sales``, not ``shop_items``.
+# Version 1 files still load (``load.parse_export`` converts them).
+VERSION = 2
 # The ledger's transactions, each with its entries (``entries``), in posting order.
 LEDGER = "ledger_transactions"
 
@@ -53,6 +55,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("squads"),
     TableSpec("squad_memberships", refs={"squad_id": "squads"}),
     TableSpec("shop_items"),
+    TableSpec("shop_item_sales", new_ids=False, refs={"item_id": "shop_items"}),
     TableSpec("shop_inventories", refs={"item_id": "shop_items"}),
     TableSpec(
         "shop_purchases",

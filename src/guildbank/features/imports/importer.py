@@ -51,7 +51,7 @@ from guildbank.ledger.accounts import lock_mint
 from guildbank.ledger.openings import existing_members, open_accounts
 from guildbank.platform.models.guilds import Guild, GuildRole
 from guildbank.platform.models.imported import ImportedHistory, ImportRecord, ImportRun
-from guildbank.platform.models.shop import ShopInventory, ShopItem
+from guildbank.platform.models.shop import ShopInventory, ShopItem, ShopItemSales
 from guildbank.platform.models.tasks import MemberTask, Task
 from guildbank.platform.uow import UnitOfWork
 
@@ -358,7 +358,6 @@ async def _items(
                     "category": item.category,
                     "stock": item.stock,
                     "is_active": item.is_active,
-                    "sales_count": item.metadata.sales_count,
                     "requirements": [],
                     "purchase_actions": [],
                     "use_actions": [],
@@ -374,8 +373,14 @@ async def _items(
                 [row for _, row in new],
             )
         ).all()
+        sold = []
         for (old_id, _), item_id in zip(new, created, strict=True):
             mapping[old_id] = item_id
+            # The seed's sales count: the item's sales so far (shard 0 of ShopItemSales).
+            if sales := parsed.items[old_id].metadata.sales_count:
+                sold.append({"item_id": item_id, "shard": 0, "guild_id": guild_id, "sold": sales})
+        if sold:
+            await session.execute(insert(ShopItemSales), sold)
     report.items = len(new)
     progress(len(parsed.items))
     return mapping

@@ -31,6 +31,7 @@ from guildbank.features.shop.holdings import take
 from guildbank.features.shop.posts import remove_post, sync_post
 from guildbank.features.shop.queries import get_item_or_raise, held_quantity, item_view
 from guildbank.features.shop.rules import UNLIMITED, new_stock
+from guildbank.features.shop.sales import count_sales
 from guildbank.features.shop.schemas import ItemDeleteOut, ItemOut, RefundOut
 from guildbank.features.shop.service import change_stock_by
 from guildbank.ledger import posting
@@ -290,7 +291,9 @@ async def refund_purchase(
         )
         transaction_id = posted.id
     restock = bought.quantity if item.stock != UNLIMITED else 0
-    await change_stock_by(uow, item, restock, sales=-min(bought.quantity, item.sales_count))
+    await change_stock_by(uow, item, restock)
+    unsold = min(bought.quantity, item.sales_count)
+    await count_sales(uow, item, user_id=bought.user_id, quantity=-unsold)
     await uow.session.execute(
         update(ShopPurchase)
         .where(ShopPurchase.id == purchase_id)

@@ -3,11 +3,13 @@
 ``purchase_standalone`` runs a purchase as the unit of work's only write: one autocommitted
 statement on the driver pool (``UnitOfWork.standalone_pool``), like the transfer's
 (``ledger/transfers.py``). In that statement it recalls the ``Idempotency-Key`` (a replay
-moves nothing), takes the stock with the guarded ``UPDATE`` of the item's row (the row lock
-that serialises purchases of one item; the guard is re-read on the newest row, so nothing
-oversells), posts the ``shop_purchase`` through ``guildbank_post`` (which locks the buyer and
-the shop account of the buyer's shard in id order and refuses an overdraft with the schema's
-check), grows the inventory, writes the purchase row, stores the events
+moves nothing), takes a limited item's stock with the guarded ``UPDATE`` of its row (the row
+lock that serialises purchases of one limited item; the guard is re-read on the newest row, so
+nothing oversells) while an unlimited item's row is only read, counts the sale in the buyer's
+shard of ``shop_item_sales`` (so buyers of one item do not queue on a row), posts the
+``shop_purchase`` through ``guildbank_post`` (which locks the buyer and the shop account of
+the buyer's shard in id order and refuses an overdraft with the schema's check), grows the
+inventory, writes the purchase row, stores the events
 (``shop.stock_changed`` for a limited item, then ``shop.purchase``) and the key's record,
 whose body is the answer itself.
 
@@ -30,7 +32,7 @@ from guildbank.core.limits import MAX_AMOUNT
 from guildbank.features.shop.events import Purchased, StockChanged
 from guildbank.features.shop.rules import UNLIMITED
 from guildbank.features.shop.schemas import PurchaseOut
-from guildbank.ledger.accounts import shop_account
+from guildbank.ledger.accounts import shop_account, shop_shard
 from guildbank.platform import idempotency
 from guildbank.platform.idempotency import IdempotentRequest, Replayed
 from guildbank.platform.uow import UnitOfWork
@@ -38,12 +40,21 @@ from guildbank.platform.uow import UnitOfWork
 __all__ = ["PURCHASE_STATEMENT", "purchase_standalone"]
 
 _RECORD_KEY = "pk_idempotency_records"
+# What makes an item plainly for sale on this path (the key unused, both accounts there).
+_FOR_SALE = """i.id = $3::bigint AND i.guild_id = $1::text AND i.is_active
+            AND (i.expires_at IS NULL OR i.expires_at > $5::timestamptz)
+            AND i.price > 0 AND i.price * $4::bigint <= $7::bigint
+            AND i.max_per_member IS NULL
+            AND json_array_length(i.requirements) = 0
+            AND json_array_length(i.purchase_actions) = 0
+            AND NOT EXISTS (SELECT 1 FROM prior)
+            AND EXISTS (SELECT 1 FROM buyer) AND EXISTS (SELECT 1 FROM shop)"""
 _TIME = """to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 # $1 guild, $2 user, $3 item, $4 quantity, $5 now, $6 whether a limited item may take this
 # path (no shop channel: no post follows its stock), $7 MAX_AMOUNT, $8-$13 the key's owner,
 # key, fingerprint, method, path and canonical request (all NULL without a key), $14 the
-# buyer's shop account (``ledger.accounts.shop_account``).
+# buyer's shop account (``ledger.accounts.shop_account``), $15 its shard (``shop_shard``).
 # The answer's fields are PurchaseOut's (tests/features/shop/test_lean.py compares them with
 # the transactional path's); datetimes are written as pydantic writes them.
 PURCHASE_STATEMENT = f"""
@@ -59,21 +70,25 @@ WITH prior AS MATERIALIZED (
 ), shop AS MATERIALIZED (
     SELECT a.id FROM accounts a
         WHERE a.guild_id = $1::text AND a.user_id = $14::text AND a.is_system
-), item AS (
+), taken AS (
     UPDATE shop_items i
-        SET stock = CASE WHEN i.stock = {UNLIMITED} THEN {UNLIMITED} ELSE i.stock - $4::bigint END,
-            sales_count = i.sales_count + $4::bigint,
-            updated_at = $5::timestamptz
-        WHERE i.id = $3::bigint AND i.guild_id = $1::text AND i.is_active
-            AND (i.expires_at IS NULL OR i.expires_at > $5::timestamptz)
-            AND (i.stock = {UNLIMITED} OR ($6::boolean AND i.stock >= $4::bigint))
-            AND i.price > 0 AND i.price * $4::bigint <= $7::bigint
-            AND i.max_per_member IS NULL
-            AND json_array_length(i.requirements) = 0
-            AND json_array_length(i.purchase_actions) = 0
-            AND NOT EXISTS (SELECT 1 FROM prior)
-            AND EXISTS (SELECT 1 FROM buyer) AND EXISTS (SELECT 1 FROM shop)
+        SET stock = i.stock - $4::bigint, updated_at = $5::timestamptz
+        WHERE i.stock <> {UNLIMITED} AND $6::boolean AND i.stock >= $4::bigint AND {_FOR_SALE}
         RETURNING i.*
+), item AS MATERIALIZED (
+    SELECT * FROM taken
+    UNION ALL
+    SELECT i.* FROM shop_items i WHERE i.stock = {UNLIMITED} AND {_FOR_SALE}
+), counted AS (
+    INSERT INTO shop_item_sales (item_id, shard, guild_id, sold)
+        SELECT i.id, $15::smallint, $1::text, $4::bigint FROM item i
+        ON CONFLICT (item_id, shard) DO UPDATE SET sold = shop_item_sales.sold + EXCLUDED.sold
+        RETURNING sold
+), sales AS MATERIALIZED (
+    SELECT c.sold + coalesce((SELECT sum(s.sold) FROM shop_item_sales s
+                              WHERE s.item_id = $3::bigint AND s.shard <> $15::smallint), 0
+                             )::bigint AS sales_count
+    FROM counted c
 ), posted AS MATERIALIZED (
     SELECT p.o_tx, p.o_account, p.o_after
         FROM item i CROSS JOIN buyer b CROSS JOIN shop s,
@@ -103,7 +118,7 @@ WITH prior AS MATERIALIZED (
         FROM item i CROSS JOIN paid t
         RETURNING id
 ), answer AS MATERIALIZED (
-    SELECT i.id AS item_id, i.stock, i.sales_count, p.id AS purchase_id, t.tx, t.balance,
+    SELECT i.id AS item_id, i.stock, c.sales_count, p.id AS purchase_id, t.tx, t.balance,
         json_build_object(
             'messages', '[]'::json, 'roles_added', '[]'::json, 'roles_removed', '[]'::json,
             'bytes_change', 0, 'purchase_id', p.id, 'guild_id', $1::text, 'user_id', $2::text,
@@ -116,14 +131,14 @@ WITH prior AS MATERIALIZED (
                 'max_per_member', i.max_per_member, 'requirements', i.requirements,
                 'requirement_mode', i.requirement_mode,
                 'purchase_actions', i.purchase_actions, 'use_actions', i.use_actions,
-                'sales_count', i.sales_count, 'created_at', {_TIME % "i.created_at"},
+                'sales_count', c.sales_count, 'created_at', {_TIME % "i.created_at"},
                 'updated_at', {_TIME % "i.updated_at"},
                 'post', json_build_object(
                     'channel_id', NULL, 'message_id', NULL, 'sync_status', NULL,
                     'last_error', NULL)),
             'quantity', $4::bigint, 'total', i.price * $4::bigint, 'balance', t.balance,
             'held', h.quantity, 'transaction_id', t.tx) AS body
-        FROM item i CROSS JOIN paid t CROSS JOIN bought p CROSS JOIN held h
+        FROM item i CROSS JOIN paid t CROSS JOIN bought p CROSS JOIN held h CROSS JOIN sales c
 ), events AS (
     INSERT INTO event_log (guild_id, name, data, created_at)
         SELECT $1::text, e.name, e.data, $5::timestamptz
@@ -185,6 +200,7 @@ async def purchase_standalone(
             MAX_AMOUNT,
             *_key_columns(keyed),
             shop_account(user_id),
+            shop_shard(user_id),
         )
     except asyncpg.UniqueViolationError as error:
         if keyed is None or error.constraint_name != _RECORD_KEY:

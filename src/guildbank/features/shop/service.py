@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from guildbank.core.errors import InvalidInput
@@ -48,6 +48,7 @@ from guildbank.features.shop.rules import (
     purchase_total,
     sell_value,
 )
+from guildbank.features.shop.sales import count_sales
 from guildbank.features.shop.schemas import PurchaseOut, SellOut, UseOut
 from guildbank.ledger import posting
 from guildbank.ledger.accounts import (
@@ -113,29 +114,24 @@ async def _check_requirements(
     )
 
 
-async def change_stock_by(uow: UnitOfWork, item: ShopItem, delta: int, *, sales: int = 0) -> None:
-    """Move a limited stock by ``delta`` (unlimited stays unlimited) and the sales count by
-    ``sales``; SoldOut if the stock would go below zero. Updates ``item`` to match."""
-    done = (
+async def change_stock_by(uow: UnitOfWork, item: ShopItem, delta: int) -> None:
+    """Move a limited stock by ``delta`` (an unlimited item is not written); SoldOut if the
+    stock would go below zero. Updates ``item`` to match."""
+    if item.stock == UNLIMITED or delta == 0:
+        return
+    stock = (
         await uow.session.execute(
             update(ShopItem)
-            .where(
-                ShopItem.id == item.id, or_(ShopItem.stock == UNLIMITED, ShopItem.stock >= -delta)
-            )
-            .values(
-                stock=case((ShopItem.stock == UNLIMITED, UNLIMITED), else_=ShopItem.stock + delta),
-                sales_count=ShopItem.sales_count + sales,
-                updated_at=uow.now,
-            )
-            .returning(ShopItem.stock, ShopItem.sales_count)
+            .where(ShopItem.id == item.id, ShopItem.stock >= -delta)
+            .values(stock=ShopItem.stock + delta, updated_at=uow.now)
+            .returning(ShopItem.stock)
             .execution_options(synchronize_session=False)
         )
-    ).one_or_none()
-    if done is None:
+    ).scalar_one_or_none()
+    if stock is None:
         raise SoldOut(item_id=item.id, name=item.name, stock=item.stock, wanted=-delta)
     # What the row now holds, without reading it again.
-    set_committed_value(item, "stock", int(done[0]))
-    set_committed_value(item, "sales_count", int(done[1]))
+    set_committed_value(item, "stock", int(stock))
     set_committed_value(item, "updated_at", uow.now)
 
 
@@ -202,7 +198,8 @@ async def purchase(
     except ValueError as error:
         raise InvalidInput(str(error), code="amount_out_of_range") from None
     limited = item.stock != UNLIMITED
-    await change_stock_by(uow, item, -quantity, sales=quantity)
+    await change_stock_by(uow, item, -quantity)
+    await count_sales(uow, item, user_id=user_id, quantity=quantity)
     held = await give(uow, guild_id=guild_id, user_id=user_id, item_id=item.id, quantity=quantity)
     # Paid after the item's own rows: the shop account's row lock (every purchase of the
     # guild takes it) is held for as little of the transaction as possible.

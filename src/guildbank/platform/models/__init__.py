@@ -17,7 +17,7 @@ from guildbank.platform.models.events import EventLogEntry, EventRelayCursor
 from guildbank.platform.models.guilds import Guild, GuildChannel, GuildRole, GuildSettings
 from guildbank.platform.models.ledger import Account, LedgerEntry, LedgerTransaction
 from guildbank.platform.models.outbox import OutboxJob, OutboxMessage
-from guildbank.platform.models.shop import ShopInventory, ShopItem, ShopPurchase
+from guildbank.platform.models.shop import ShopInventory, ShopItem, ShopItemSales, ShopPurchase
 from guildbank.platform.models.squads import Squad, SquadMembership
 from guildbank.platform.models.tasks import MemberTask, SchedulerLease, Task, TaskSettings
 
@@ -44,6 +44,7 @@ __all__ = [
     "SchedulerLease",
     "ShopInventory",
     "ShopItem",
+    "ShopItemSales",
     "ShopPurchase",
     "Squad",
     "SquadMembership",

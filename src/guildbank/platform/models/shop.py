@@ -1,4 +1,4 @@
-"""Tables of the shop feature: items, what members hold, and each purchase (for refunds).
+"""Tables of the shop feature: items, their sales, what members hold, and each purchase.
 
 An item's requirements to buy and its actions (on purchase, on use) are JSON lists checked by
 the feature's schemas: they are read with the item and never queried on their own. The
@@ -19,17 +19,40 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     UniqueConstraint,
+    cast,
     func,
+    select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from guildbank.platform.models.base import Base, Id, Snowflake, Timestamp
 from guildbank.platform.models.ledger import bounds_checks
 
-__all__ = ["ShopInventory", "ShopItem", "ShopPurchase"]
+__all__ = ["ShopInventory", "ShopItem", "ShopItemSales", "ShopPurchase"]
+
+
+class ShopItemSales(Base):
+    """How many of an item sold, in shards: an item's sales are the sum of its rows.
+
+    A purchase adds to the row of the buyer's shard (``ledger.accounts.shop_shard``, the
+    shard of the shop account it pays), never to the item's own row, so buyers of one item
+    do not take turns on a row: an unlimited item's purchase does not touch the item at all
+    (``features/shop/lean.py``). A refund takes its quantity off the buyer's shard, so one
+    shard may hold a negative count; the sum never does. Migration 0020.
+    """
+
+    __tablename__ = "shop_item_sales"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("shop_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    guild_id: Mapped[str] = mapped_column(ForeignKey("guilds.id", ondelete="CASCADE"))
+    sold: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class ShopItem(Base):
@@ -40,7 +63,6 @@ class ShopItem(Base):
         UniqueConstraint("guild_id", "name", name="uq_shop_items_guild_name"),
         CheckConstraint("price >= 0", name="price_non_negative"),
         CheckConstraint("stock >= -1", name="stock_valid"),
-        CheckConstraint("sales_count >= 0", name="sales_non_negative"),
         CheckConstraint(
             "max_per_member IS NULL OR max_per_member >= 1", name="max_per_member_positive"
         ),
@@ -71,9 +93,16 @@ class ShopItem(Base):
         JSON, server_default=text("'[]'")
     )
     use_actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, server_default=text("'[]'"))
-    sales_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    # Read-only: the sum of the item's sales shards (ShopItemSales), loaded with the item.
+    sales_count: Mapped[int] = column_property(
+        select(cast(func.coalesce(func.sum(ShopItemSales.sold), 0), BigInteger))
+        .where(ShopItemSales.item_id == id)
+        .correlate_except(ShopItemSales)
+        .scalar_subquery(),
+        expire_on_flush=False,  # a write of the item's own row does not change its sales
+    )
 
 
 class ShopInventory(Base):
