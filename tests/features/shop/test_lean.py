@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from guildbank.features.shop import admin as shop_admin
 from guildbank.features.shop import lean
 from guildbank.features.shop import service as shop_service
 from guildbank.features.shop.errors import CannotAfford
@@ -139,6 +140,38 @@ async def test_the_lean_purchase_stores_what_the_transactional_one_does(
         ).scalars()
         # Unlimited: a purchase each; limited: the stock change, then the purchase (each path).
         assert list(names) == ["shop.purchase"] * 2 + ["shop.stock_changed", "shop.purchase"] * 2
+    assert await integrity_ok(services, guild)
+
+
+async def _set_stock(services: Services, guild: str, item_id: int, quantity: int) -> None:
+    async with unit_of_work(services) as uow:
+        await shop_admin.set_stock(
+            uow, guild_id=guild, item_id=item_id, quantity=quantity, operation="set"
+        )
+        await uow.commit()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_stale_guess_of_the_items_stock_buys_once(services: Services, guild: str) -> None:
+    """Two statements, one taking a stock and one only reading an unlimited item: the
+    process's hint may be stale (the stock changed kind), and then the other one runs."""
+    await fund(services, guild, ALICE, 1_000)
+    item = await make_item(services, guild, "Scone", price=10)
+    hints = services.caches[lean.ITEMS_WITH_STOCK]
+    assert await lean_buy(services, guild, ALICE, item.id) is not None
+    assert hints.get(item.id) is False
+    await _set_stock(services, guild, item.id, 5)
+    bought = await lean_buy(services, guild, ALICE, item.id, 2)
+    assert bought is not None
+    assert (bought.item.stock, bought.held, bought.item.sales_count) == (3, 3, 3)
+    assert hints.get(item.id) is True
+    await _set_stock(services, guild, item.id, -1)
+    bought = await lean_buy(services, guild, ALICE, item.id)
+    assert bought is not None
+    assert (bought.item.stock, bought.held, bought.item.sales_count) == (-1, 4, 4)
+    assert hints.get(item.id) is False
+    assert await item_row(services, item.id) == (-1, 4)
+    assert (await guild_money(services, guild)).balance(ALICE) == 1_000 - 40
     assert await integrity_ok(services, guild)
 
 

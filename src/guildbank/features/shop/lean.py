@@ -11,7 +11,9 @@ shard of ``shop_item_sales`` (so buyers of one item do not queue on a row), post
 the buyer's shard in id order and refuses an overdraft with the schema's check), grows the
 inventory, writes the purchase row, stores the events
 (``shop.stock_changed`` for a limited item, then ``shop.purchase``) and the key's record,
-whose body is the answer itself.
+whose body is the answer itself. There are two such statements, one taking a stock and one
+only reading an unlimited item; a per-process hint (``ITEMS_WITH_STOCK``) picks one, and a
+wrong guess writes nothing and says which to run instead.
 
 It answers None when the purchase must take the transactional path (``service.purchase``),
 which names every refusal: SQLite (no driver pool), a member without an account yet, an item
@@ -34,10 +36,11 @@ from guildbank.features.shop.rules import UNLIMITED
 from guildbank.features.shop.schemas import PurchaseOut
 from guildbank.ledger.accounts import shop_account, shop_shard
 from guildbank.platform import idempotency
+from guildbank.platform.cache import CacheSlot
 from guildbank.platform.idempotency import IdempotentRequest, Replayed
 from guildbank.platform.uow import UnitOfWork
 
-__all__ = ["PURCHASE_STATEMENT", "purchase_standalone"]
+__all__ = ["PURCHASE_STATEMENTS", "purchase_standalone"]
 
 _RECORD_KEY = "pk_idempotency_records"
 # What makes an item plainly for sale on this path (the key unused, both accounts there).
@@ -57,7 +60,19 @@ _TIME = """to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 # buyer's shop account (``ledger.accounts.shop_account``), $15 its shard (``shop_shard``).
 # The answer's fields are PurchaseOut's (tests/features/shop/test_lean.py compares them with
 # the transactional path's); datetimes are written as pydantic writes them.
-PURCHASE_STATEMENT = f"""
+_TAKE_STOCK = f"""UPDATE shop_items i
+        SET stock = i.stock - $4::bigint, updated_at = $5::timestamptz
+        WHERE i.stock <> {UNLIMITED} AND $6::boolean AND i.stock >= $4::bigint AND {_FOR_SALE}
+        RETURNING i.*"""  # noqa: S608 (this module's constants only)
+_READ_UNLIMITED = f"""SELECT i.* FROM shop_items i
+        WHERE $6::boolean IS NOT NULL AND i.stock = {UNLIMITED} AND {_FOR_SALE}"""  # noqa: S608
+
+
+def _statement(limited: bool) -> str:
+    return _TEMPLATE.replace("@ITEM@", _TAKE_STOCK if limited else _READ_UNLIMITED)
+
+
+_TEMPLATE = f"""
 WITH prior AS MATERIALIZED (
     SELECT json_build_object(
             'method', r.method, 'path', r.path, 'request', r.request,
@@ -70,15 +85,8 @@ WITH prior AS MATERIALIZED (
 ), shop AS MATERIALIZED (
     SELECT a.id FROM accounts a
         WHERE a.guild_id = $1::text AND a.user_id = $14::text AND a.is_system
-), taken AS (
-    UPDATE shop_items i
-        SET stock = i.stock - $4::bigint, updated_at = $5::timestamptz
-        WHERE i.stock <> {UNLIMITED} AND $6::boolean AND i.stock >= $4::bigint AND {_FOR_SALE}
-        RETURNING i.*
 ), item AS MATERIALIZED (
-    SELECT * FROM taken
-    UNION ALL
-    SELECT i.* FROM shop_items i WHERE i.stock = {UNLIMITED} AND {_FOR_SALE}
+    @ITEM@
 ), counted AS (
     INSERT INTO shop_item_sales (item_id, shard, guild_id, sold)
         SELECT i.id, $15::smallint, $1::text, $4::bigint FROM item i
@@ -159,8 +167,17 @@ WITH prior AS MATERIALIZED (
                a.body, $5::timestamptz
         FROM answer a WHERE $9::text IS NOT NULL
 )
-SELECT (SELECT stored FROM prior), (SELECT body FROM answer)
+SELECT (SELECT stored FROM prior), (SELECT body FROM answer),
+    CASE WHEN NOT EXISTS (SELECT 1 FROM answer) THEN (
+        SELECT i.stock <> {UNLIMITED} FROM shop_items i
+            WHERE i.id = $3::bigint AND i.guild_id = $1::text) END
 """  # noqa: S608 (only this module's constants are interpolated; values are parameters)
+# A limited item's purchase takes its stock (and its row lock); an unlimited one only reads
+# the item, and without an UPDATE in the plan PostgreSQL prepares less for each execution.
+PURCHASE_STATEMENTS = {limited: _statement(limited) for limited in (False, True)}
+# Which of the two an item needs, as last seen (a hint: a wrong guess writes nothing, and
+# the answer's third column says which to run instead).
+ITEMS_WITH_STOCK: CacheSlot[int, bool] = CacheSlot("shop items with a stock")
 
 
 def _key_columns(keyed: IdempotentRequest | None) -> tuple[Any, ...]:
@@ -188,20 +205,29 @@ async def purchase_standalone(
     pool = await uow.standalone_pool()
     if pool is None:
         return None
+    hints = uow.services.caches[ITEMS_WITH_STOCK]
+    limited = hints.get(item_id) or False
+    arguments = (
+        guild_id,
+        user_id,
+        item_id,
+        quantity,
+        uow.now,
+        limited_ok,
+        MAX_AMOUNT,
+        *_key_columns(keyed),
+        shop_account(user_id),
+        shop_shard(user_id),
+    )
     try:
-        row = await pool.fetchrow(
-            PURCHASE_STATEMENT,
-            guild_id,
-            user_id,
-            item_id,
-            quantity,
-            uow.now,
-            limited_ok,
-            MAX_AMOUNT,
-            *_key_columns(keyed),
-            shop_account(user_id),
-            shop_shard(user_id),
-        )
+        row = await pool.fetchrow(PURCHASE_STATEMENTS[limited], *arguments)
+        assert row is not None
+        if row[0] is None and row[2] is not None and row[2] != limited:
+            # The guess was wrong (a new item, or its stock changed kind): nothing was written.
+            limited = bool(row[2])
+            row = await pool.fetchrow(PURCHASE_STATEMENTS[limited], *arguments)
+            assert row is not None
+        hints.put(item_id, limited)
     except asyncpg.UniqueViolationError as error:
         if keyed is None or error.constraint_name != _RECORD_KEY:
             raise
