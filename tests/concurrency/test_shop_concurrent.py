@@ -34,13 +34,19 @@ async def create(api: httpx.AsyncClient, guild: str, **fields: Any) -> int:
     return int(response.json()["id"])
 
 
+async def funded_buyers(services: Services, guild: str, first: int, count: int) -> list[str]:
+    """``count`` members from ``member(first)`` on, 100 bytes each."""
+    buyers = [member(first + n) for n in range(count)]
+    for buyer in buyers:
+        await fund(services, guild, buyer, 100)
+    return buyers
+
+
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_50_buyers_of_a_stock_of_10(
     api: httpx.AsyncClient, guild: str, services: Services
 ) -> None:
-    buyers = [member(1000 + n) for n in range(50)]
-    for buyer in buyers:
-        await fund(services, guild, buyer, 100)
+    buyers = await funded_buyers(services, guild, 1000, 50)
     item = await create(api, guild, name="Limited edition", stock=10)
     before = await ledger_state(services, guild)
 
@@ -74,9 +80,7 @@ async def test_50_buyers_of_a_stock_of_10(
 async def test_50_buyers_of_an_unlimited_item_twice_each(
     api: httpx.AsyncClient, guild: str, services: Services
 ) -> None:
-    buyers = [member(2000 + n) for n in range(50)]
-    for buyer in buyers:
-        await fund(services, guild, buyer, 100)
+    buyers = await funded_buyers(services, guild, 2000, 50)
     item = await create(api, guild, name="Cookie")
     before = await ledger_state(services, guild)
 
