@@ -64,13 +64,9 @@ _TAKE_STOCK = f"""UPDATE shop_items i
         SET stock = i.stock - $4::bigint, updated_at = $5::timestamptz
         WHERE i.stock <> {UNLIMITED} AND $6::boolean AND i.stock >= $4::bigint AND {_FOR_SALE}
         RETURNING i.*"""  # noqa: S608 (this module's constants only)
+# ($6 is unused here, but named: every parameter of a prepared statement needs a type.)
 _READ_UNLIMITED = f"""SELECT i.* FROM shop_items i
         WHERE $6::boolean IS NOT NULL AND i.stock = {UNLIMITED} AND {_FOR_SALE}"""  # noqa: S608
-
-
-def _statement(limited: bool) -> str:
-    return _TEMPLATE.replace("@ITEM@", _TAKE_STOCK if limited else _READ_UNLIMITED)
-
 
 _TEMPLATE = f"""
 WITH prior AS MATERIALIZED (
@@ -174,7 +170,10 @@ SELECT (SELECT stored FROM prior), (SELECT body FROM answer),
 """  # noqa: S608 (only this module's constants are interpolated; values are parameters)
 # A limited item's purchase takes its stock (and its row lock); an unlimited one only reads
 # the item, and without an UPDATE in the plan PostgreSQL prepares less for each execution.
-PURCHASE_STATEMENTS = {limited: _statement(limited) for limited in (False, True)}
+PURCHASE_STATEMENTS = {
+    limited: _TEMPLATE.replace("@ITEM@", _TAKE_STOCK if limited else _READ_UNLIMITED)
+    for limited in (False, True)
+}
 # Which of the two an item needs, as last seen (a hint: a wrong guess writes nothing, and
 # the answer's third column says which to run instead).
 ITEMS_WITH_STOCK: CacheSlot[int, bool] = CacheSlot("shop items with a stock")
